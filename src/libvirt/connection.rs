@@ -1,0 +1,58 @@
+//! Process-wide libvirt set-up and opening connections.
+
+use std::sync::OnceLock;
+
+use virt::connect::Connect;
+
+use super::error::VirtError;
+
+/// What to open.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// None: `LIBVIRT_DEFAULT_URI`, else libvirt's own default.
+    pub uri: Option<String>,
+    pub readonly: bool,
+}
+
+static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// Silences libvirt's default error printer (it writes to stderr, garbling a full-screen UI)
+/// and registers libvirt's default event loop, with a thread running it. Must run before the
+/// first open: the embedded QEMU driver and domain events need the loop. Idempotent.
+pub fn init() -> Result<(), VirtError> {
+    INIT.get_or_init(|| {
+        virt::error::clear_error_callback();
+        virt::event::event_register_default_impl().map_err(|e| e.message().to_string())?;
+        std::thread::Builder::new()
+            .name("libvirt-events".into())
+            .spawn(|| loop {
+                if let Err(e) = virt::event::event_run_default_impl() {
+                    tracing::error!("libvirt event loop: {}", e.message());
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+    .clone()
+    .map_err(|reason| VirtError::Setup { reason })
+}
+
+/// Opens a connection; errors name the URI and libvirt's reason.
+pub fn open(opts: &ConnectOptions) -> Result<Connect, VirtError> {
+    init()?;
+    let uri = opts.uri.as_deref();
+    let result = if opts.readonly {
+        Connect::open_read_only(uri)
+    } else {
+        Connect::open(uri)
+    };
+    result.map_err(|e| VirtError::Connect {
+        uri: uri.map_or_else(default_uri_label, str::to_string),
+        reason: e.message().to_string(),
+    })
+}
+
+fn default_uri_label() -> String {
+    std::env::var("LIBVIRT_DEFAULT_URI").unwrap_or_else(|_| "libvirt's default URI".into())
+}

@@ -1,0 +1,1 @@
+//! The demo host: tiny real VMs in an embedded QEMU driver root.

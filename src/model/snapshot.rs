@@ -1,0 +1,1 @@
+//! Snapshot XML: parsing libvirt's `<domainsnapshot>` and writing create requests.
