@@ -1,7 +1,7 @@
 //! virtsnap: a terminal UI for libvirt/KVM snapshots. See DESIGN.md in the project notes for
 //! the layout: `model` is pure, `libvirt` is the only code that calls libvirt, `app` is the
 //! pure state machine, `ui` draws, `tui` wires the terminal and the loop.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod libvirt;
 pub mod model;
