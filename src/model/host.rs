@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::xml::XmlError;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HostCapabilities {
     pub arch: Option<String>,
@@ -19,6 +21,12 @@ pub struct HostCapabilities {
 }
 
 impl HostCapabilities {
+    /// Parses `virsh capabilities` XML.
+    pub fn from_xml(xml: &str) -> Result<HostCapabilities, XmlError> {
+        let _ = xml;
+        Err(XmlError::Empty)
+    }
+
     pub fn has_feature(&self, name: &str) -> bool {
         self.cpu_features.iter().any(|f| f == name)
     }
