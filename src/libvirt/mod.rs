@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod demo;
 pub mod error;
+pub mod vmdef;
 
 pub use connection::{init, open, ConnectOptions};
 pub use error::VirtError;
