@@ -1,1 +1,0 @@
-//! Snapshot XML: parsing libvirt's `<domainsnapshot>` and writing create requests.
