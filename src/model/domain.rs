@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::xml::XmlError;
+use super::xml::{parse_u64, scaled_to_kib, Element, XmlError};
 
 /// The configured CPU mode. Read it from the persistent XML: libvirt rewrites a running
 /// host-model VM's live XML to `custom`.
@@ -148,8 +148,29 @@ pub struct DomainConfig {
 impl DomainConfig {
     /// Parses `virsh dumpxml`-style domain XML (live or `--inactive`).
     pub fn from_xml(xml: &str) -> Result<DomainConfig, XmlError> {
-        let _ = xml;
-        Err(XmlError::Empty)
+        let root = Element::parse_root(xml, "domain")?;
+        let devices = root.child("devices");
+        let config = DomainConfig {
+            name: root.child_text("name").unwrap_or_default().to_string(),
+            uuid: root.child_text("uuid").unwrap_or_default().to_string(),
+            domain_type: root.attr("type").unwrap_or_default().to_string(),
+            vcpus: parse_vcpus(root.child("vcpu"))?,
+            memory_kib: match root.child("memory") {
+                Some(m) => scaled_to_kib(m.text(), m.attr("unit"), "<memory>")?,
+                None => 0,
+            },
+            cpu: root.child("cpu").map(parse_cpu).transpose()?,
+            tsc_frequency_hz: parse_tsc_frequency(root.child("clock"))?,
+            disks: device_list(devices, "disk")
+                .map(parse_disk)
+                .collect::<Result<_, _>>()?,
+            firmware: root.child("os").and_then(parse_firmware),
+            blocking_devices: blocking_devices(devices),
+            guest_agent: device_list(devices, "channel").find_map(parse_guest_agent),
+            consoles: (device_list(devices, "serial").count()
+                + device_list(devices, "console").count()) as u32,
+        };
+        Ok(config)
     }
 
     pub fn cpu_mode(&self) -> CpuMode {
@@ -203,4 +224,240 @@ impl DomainState {
     pub fn is_active(self) -> bool {
         !matches!(self, Self::Shutoff | Self::Crashed | Self::Nostate)
     }
+}
+
+fn device_list<'a>(
+    devices: Option<&'a Element>,
+    name: &'a str,
+) -> impl Iterator<Item = &'a Element> {
+    devices
+        .into_iter()
+        .flat_map(move |d| d.children_named(name))
+}
+
+/// `<vcpu current='N'>MAX</vcpu>`: the vCPUs the guest has now.
+fn parse_vcpus(vcpu: Option<&Element>) -> Result<u32, XmlError> {
+    let Some(vcpu) = vcpu else { return Ok(1) };
+    let value = vcpu.attr("current").unwrap_or(vcpu.text());
+    value.trim().parse().map_err(|_| XmlError::InvalidValue {
+        what: "<vcpu>".to_string(),
+        value: value.to_string(),
+    })
+}
+
+fn parse_cpu(cpu: &Element) -> Result<CpuConfig, XmlError> {
+    let model = cpu.child_text("model").map(str::to_string);
+    let mode = match cpu.attr("mode") {
+        Some("host-passthrough") => CpuMode::HostPassthrough,
+        Some("host-model") => CpuMode::HostModel,
+        Some("custom") => CpuMode::Custom,
+        Some("maximum") => CpuMode::Maximum,
+        Some(other) => {
+            return Err(XmlError::InvalidValue {
+                what: "<cpu mode>".to_string(),
+                value: other.to_string(),
+            })
+        }
+        // libvirt's default mode is custom; without a model (only topology, say) the guest
+        // gets the hypervisor's default CPU, which is what `default` means to an admin.
+        None if model.is_some() => CpuMode::Custom,
+        None => CpuMode::Default,
+    };
+    let migratable = match cpu.attr("migratable") {
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        _ => None,
+    };
+    let features = cpu
+        .children_named("feature")
+        .filter_map(|f| f.attr("name").map(|name| (name, f.attr("policy"))))
+        .map(|(name, policy)| {
+            Ok(CpuFeature {
+                name: name.to_string(),
+                policy: parse_policy(policy)?,
+            })
+        })
+        .collect::<Result<_, XmlError>>()?;
+    Ok(CpuConfig {
+        mode,
+        model,
+        migratable,
+        features,
+    })
+}
+
+/// An absent policy means `require`, as in libvirt.
+fn parse_policy(policy: Option<&str>) -> Result<FeaturePolicy, XmlError> {
+    Ok(match policy {
+        None | Some("require") => FeaturePolicy::Require,
+        Some("force") => FeaturePolicy::Force,
+        Some("optional") => FeaturePolicy::Optional,
+        Some("disable") => FeaturePolicy::Disable,
+        Some("forbid") => FeaturePolicy::Forbid,
+        Some(other) => {
+            return Err(XmlError::InvalidValue {
+                what: "<cpu><feature policy>".to_string(),
+                value: other.to_string(),
+            })
+        }
+    })
+}
+
+fn parse_tsc_frequency(clock: Option<&Element>) -> Result<Option<u64>, XmlError> {
+    let timer = clock.and_then(|c| {
+        c.children_named("timer")
+            .find(|t| t.attr("name") == Some("tsc"))
+    });
+    match timer.and_then(|t| t.attr("frequency")) {
+        Some(hz) => parse_u64(hz, "<timer name='tsc' frequency>").map(Some),
+        None => Ok(None),
+    }
+}
+
+fn parse_disk(disk: &Element) -> Result<Disk, XmlError> {
+    let device = match disk.attr("device").unwrap_or("disk") {
+        "disk" => DiskDevice::Disk,
+        "cdrom" => DiskDevice::Cdrom,
+        "floppy" => DiskDevice::Floppy,
+        "lun" => DiskDevice::Lun,
+        other => {
+            return Err(XmlError::InvalidValue {
+                what: "<disk device>".to_string(),
+                value: other.to_string(),
+            })
+        }
+    };
+    let disk_type = match disk.attr("type").unwrap_or("file") {
+        "file" => DiskType::File,
+        "block" => DiskType::Block,
+        "network" => DiskType::Network,
+        "volume" => DiskType::Volume,
+        "dir" => DiskType::Dir,
+        "nvme" => DiskType::Nvme,
+        "vhostuser" => DiskType::Vhostuser,
+        "vhostvdpa" => DiskType::Vhostvdpa,
+        _ => DiskType::Other,
+    };
+    let source = disk.child("source").and_then(|s| {
+        let named = ["file", "dev", "dir", "path"]
+            .iter()
+            .find_map(|key| s.attr(key))
+            .map(str::to_string);
+        named.or_else(
+            || match (s.attr("pool"), s.attr("volume"), s.attr("name")) {
+                (Some(pool), Some(volume), _) => Some(format!("{pool}/{volume}")),
+                (None, Some(volume), _) => Some(volume.to_string()),
+                (_, None, Some(name)) => Some(name.to_string()),
+                _ => None,
+            },
+        )
+    });
+    Ok(Disk {
+        device,
+        disk_type,
+        format: disk
+            .child("driver")
+            .and_then(|d| d.attr("type"))
+            .map(str::to_string),
+        source,
+        target: disk
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .unwrap_or_default()
+            .to_string(),
+        readonly: disk.child("readonly").is_some(),
+        shareable: disk.child("shareable").is_some(),
+        snapshot: disk.attr("snapshot").map(str::to_string),
+    })
+}
+
+/// `<os firmware='efi'>` or a `<loader>`/`<nvram>`; None for plain BIOS.
+fn parse_firmware(os: &Element) -> Option<Firmware> {
+    let loader = os.child("loader");
+    let nvram = os.child("nvram");
+    let efi = os.attr("firmware") == Some("efi");
+    if !efi && loader.is_none() && nvram.is_none() {
+        return None;
+    }
+    let pflash = efi || loader.and_then(|l| l.attr("type")) == Some("pflash");
+    Some(Firmware {
+        pflash,
+        loader: loader
+            .map(Element::text)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        nvram: nvram
+            .map(Element::text)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        nvram_format: nvram.and_then(|n| n.attr("format")).map(str::to_string),
+    })
+}
+
+fn blocking_devices(devices: Option<&Element>) -> Vec<MigrationBlockingDevice> {
+    let Some(devices) = devices else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for device in &devices.children {
+        let blocking = match device.name.as_str() {
+            "hostdev"
+                if device.attr("mode").unwrap_or("subsystem") == "subsystem"
+                    && device.attr("type") == Some("pci") =>
+            {
+                Some(("hostdev-pci", pci_address(device)))
+            }
+            "filesystem"
+                if device.child("driver").and_then(|d| d.attr("type")) == Some("virtiofs") =>
+            {
+                let target = device.child("target").and_then(|t| t.attr("dir"));
+                Some(("virtiofs", target.unwrap_or_default().to_string()))
+            }
+            "interface" if device.attr("type") == Some("vdpa") => {
+                let source = device.child("source").and_then(|s| s.attr("dev"));
+                Some(("vdpa", source.unwrap_or_default().to_string()))
+            }
+            "shmem" => Some(("shmem", device.attr("name").unwrap_or_default().to_string())),
+            _ => None,
+        };
+        if let Some((kind, detail)) = blocking {
+            found.push(MigrationBlockingDevice {
+                kind: kind.to_string(),
+                detail,
+            });
+        }
+    }
+    found
+}
+
+/// `<source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>` as `0000:03:00.0`.
+fn pci_address(hostdev: &Element) -> String {
+    let Some(address) = hostdev.child("source").and_then(|s| s.child("address")) else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        address.attr(name).and_then(|v| {
+            let digits = v.trim().trim_start_matches("0x").trim_start_matches("0X");
+            u32::from_str_radix(digits, 16).ok()
+        })
+    };
+    match (
+        field("domain"),
+        field("bus"),
+        field("slot"),
+        field("function"),
+    ) {
+        (domain, Some(bus), Some(slot), Some(function)) => format!(
+            "{:04x}:{bus:02x}:{slot:02x}.{function:x}",
+            domain.unwrap_or(0)
+        ),
+        _ => String::new(),
+    }
+}
+
+fn parse_guest_agent(channel: &Element) -> Option<GuestAgent> {
+    let target = channel.child("target")?;
+    (target.attr("name") == Some("org.qemu.guest_agent.0")).then(|| GuestAgent {
+        connected: target.attr("state") == Some("connected"),
+    })
 }
