@@ -5,3 +5,7 @@
 
 pub mod libvirt;
 pub mod model;
+pub mod app;
+pub mod ui;
+pub mod cli;
+pub mod tui;

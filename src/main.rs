@@ -1,2 +1,121 @@
 #![forbid(unsafe_code)]
-fn main() {}
+//! virtsnap: see every libvirt domain with its CPU mode, and take, browse, revert and delete
+//! snapshots without the hypervisor surprising you.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use virtsnap::cli::{self, CliError, Target};
+use virtsnap::libvirt::worker::WorkerOptions;
+use virtsnap::libvirt::ConnectOptions;
+use virtsnap::tui::{self, TuiOptions};
+use virtsnap::ui::Theme;
+
+#[derive(Debug, Parser)]
+#[command(name = "virtsnap", version, about = "A terminal UI for libvirt/KVM snapshots")]
+struct Args {
+    /// libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's own default)
+    #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
+    connect: Option<String>,
+    /// Open a read-only connection: nothing can be changed
+    #[arg(long, global = true)]
+    readonly: bool,
+    /// Open the demo host: tiny real VMs in an embedded QEMU driver (no daemon needed)
+    #[arg(long, conflicts_with = "connect")]
+    demo: bool,
+    /// Draw with ASCII only (automatic for TERM=linux, vt100, dumb)
+    #[arg(long)]
+    ascii: bool,
+    /// No colours (also when NO_COLOR is set)
+    #[arg(long)]
+    no_color: bool,
+    /// Seconds between full refreshes
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    refresh: u64,
+    /// Log level for the log file (error, warn, info, debug, trace)
+    #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
+    log_level: String,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// List domains with their CPU mode and snapshot facts
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let log_guard = init_logging(&args.log_level);
+    let connect = ConnectOptions { uri: args.connect.clone(), readonly: args.readonly };
+    let code = match args.command {
+        None => run_tui(&args, connect),
+        Some(cmd) => run_command(cmd, Target { connect }),
+    };
+    drop(log_guard);
+    code
+}
+
+fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("virtsnap: error: {e}");
+        return ExitCode::from(1);
+    }
+    let opts = TuiOptions {
+        worker: WorkerOptions {
+            connect,
+            demo: args.demo,
+            refresh_every: Duration::from_secs(args.refresh.max(1)),
+        },
+        theme: Theme::detect(args.ascii, args.no_color),
+    };
+    match tui::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("virtsnap: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_command(cmd: Cmd, target: Target) -> ExitCode {
+    let result: Result<(), CliError> = match cmd {
+        Cmd::List { json } => cli::list::run(&target, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("virtsnap: {}", one_line(&e.to_string()));
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Errors are one line on stderr: libvirt messages sometimes carry newlines.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Logs go to a file under the XDG state dir, never to the terminal the TUI owns.
+fn init_logging(level: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = state_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dir, "virtsnap.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();
+    Some(guard)
+}
+
+fn state_dir() -> PathBuf {
+    virtsnap::libvirt::connection::state_dir()
+}

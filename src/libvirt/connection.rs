@@ -56,3 +56,13 @@ pub fn open(opts: &ConnectOptions) -> Result<Connect, VirtError> {
 fn default_uri_label() -> String {
     std::env::var("LIBVIRT_DEFAULT_URI").unwrap_or_else(|_| "libvirt's default URI".into())
 }
+
+/// `$XDG_STATE_HOME/virtsnap`, else `~/.local/state/virtsnap`: logs and the demo root.
+pub fn state_dir() -> std::path::PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| std::path::PathBuf::from("/tmp"));
+    base.join("virtsnap")
+}

@@ -3,8 +3,11 @@
 
 pub mod connection;
 pub mod demo;
+pub mod demo_session;
 pub mod error;
+pub mod inventory;
 pub mod vmdef;
+pub mod worker;
 
 pub use connection::{init, open, ConnectOptions};
 pub use error::VirtError;

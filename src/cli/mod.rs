@@ -1,0 +1,54 @@
+//! One-shot commands: the same facts as the TUI, as text or JSON, with exit codes a script
+//! can rely on: 0 success, 1 runtime or libvirt error, 2 usage error, 3 refused by virtsnap.
+
+pub mod list;
+
+use crate::libvirt::{ConnectOptions, VirtError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// libvirt or the system failed: exit code 1.
+    #[error("{0}")]
+    Runtime(String),
+    /// virtsnap's own validation or policy said no, before anything changed: exit code 3.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Runtime(_) => 1,
+            Self::Refused(_) => 3,
+        }
+    }
+}
+
+impl From<VirtError> for CliError {
+    fn from(e: VirtError) -> Self {
+        Self::Runtime(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Runtime(format!("cannot write JSON: {e}"))
+    }
+}
+
+/// Where the one-shot command connects.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub connect: ConnectOptions,
+}
+
+/// Writes to stdout, treating a closed pipe (`virtsnap list | head`) as success.
+pub fn print_out(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Runtime(format!("cannot write output: {e}"))),
+    }
+}

@@ -1,0 +1,91 @@
+//! Terminal set-up and restore, and the main loop: terminal keys, worker events and signals
+//! in; draws only when something changed.
+
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::app::{App, Command, Msg};
+use crate::libvirt::worker::{self, Request, WorkerOptions};
+use crate::ui::{self, Theme};
+
+pub struct TuiOptions {
+    pub worker: WorkerOptions,
+    pub theme: Theme,
+}
+
+/// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
+/// path out of here, and on panic by ratatui's hook.
+pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let label = if opts.worker.demo {
+        "demo host".to_string()
+    } else {
+        opts.worker.connect.uri.clone().unwrap_or_else(|| "libvirt's default URI".into())
+    };
+    let worker = worker::spawn(opts.worker, tx);
+    let mut terminal = ratatui::try_init()?;
+    let result = runtime.block_on(main_loop(&mut terminal, rx, &worker, label, opts.theme));
+    ratatui::restore();
+    if let Some(stopping) = result.as_ref().ok().and_then(|s| s.clone()) {
+        tracing::info!("{stopping}");
+    }
+    worker.stop();
+    result.map(|_| ())
+}
+
+async fn main_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    mut worker_events: tokio::sync::mpsc::UnboundedReceiver<worker::Event>,
+    worker: &worker::WorkerHandle,
+    label: String,
+    theme: Theme,
+) -> color_eyre::Result<Option<String>> {
+    let size = terminal.size()?;
+    let mut app = App::new(label, size.width, size.height);
+    let mut keys = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| ui::draw(f, &app, &theme))?;
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
+                Some(Ok(TermEvent::Resize(width, height))) => Msg::Resize { width, height },
+                Some(Ok(_)) => continue,
+                // The terminal went away (SSH dropped): nothing left to draw on.
+                Some(Err(_)) | None => return Ok(Some("terminal closed".into())),
+            },
+            ev = worker_events.recv() => match ev {
+                Some(ev) => Msg::Worker(ev),
+                None => return Ok(Some("worker ended".into())),
+            },
+            _ = sigterm.recv() => return Ok(Some("SIGTERM".into())),
+            _ = sighup.recv() => return Ok(Some("SIGHUP: the terminal hung up".into())),
+            _ = sigint.recv() => return Ok(Some("SIGINT".into())),
+        };
+        // Coalesce bursts (a refresh of many domains) into one draw.
+        let mut msgs = vec![msg];
+        while let Ok(ev) = worker_events.try_recv() {
+            msgs.push(Msg::Worker(ev));
+        }
+        for msg in msgs {
+            for cmd in app.update(msg) {
+                match cmd {
+                    Command::Quit => return Ok(None),
+                    Command::Refresh => worker.send(Request::Refresh),
+                }
+            }
+        }
+        dirty = true;
+        tokio::time::sleep(Duration::from_millis(0)).await;
+    }
+}

@@ -1,0 +1,69 @@
+//! The two header lines: where we are connected and what the host is.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::Theme;
+use crate::app::{App, Connection};
+use crate::model::inventory::{version_string, DemoKind};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut first = vec![Span::styled(" virtsnap ", theme.title()), Span::raw(" ")];
+    let mut second = Vec::new();
+    match (&app.connection, &app.host) {
+        (Connection::Connecting { uri }, _) => {
+            first.push(Span::raw(uri.clone()));
+            second.push(Span::styled("connecting...", theme.warn()));
+        }
+        (Connection::Failed { message }, _) => {
+            second.push(Span::styled(message.clone(), theme.bad()));
+        }
+        (Connection::Connected, Some(host)) => {
+            first.push(Span::styled(host.uri.clone(), theme.heading()));
+            if host.readonly {
+                first.push(Span::raw(" "));
+                first.push(Span::styled("[READ-ONLY]", theme.warn()));
+            }
+            match host.demo {
+                Some(DemoKind::Embedded) => {
+                    first.push(Span::raw(" "));
+                    first.push(Span::styled("[DEMO: embedded QEMU]", theme.accent()));
+                }
+                Some(DemoKind::TestDriver) => {
+                    first.push(Span::raw(" "));
+                    first.push(Span::styled(
+                        "[DEMO: test driver, QEMU not installed]",
+                        theme.accent(),
+                    ));
+                }
+                None => {}
+            }
+            let caps = &host.capabilities;
+            let mut parts = vec![
+                format!("{} {}", host.hypervisor, version_string(host.hypervisor_version)),
+                format!("libvirt {}", version_string(host.libvirt_version)),
+                format!("CPU {}", caps.cpu_model.as_deref().unwrap_or("unknown")),
+            ];
+            parts.push(match caps.tsc_frequency_hz {
+                Some(hz) => format!(
+                    "TSC {} Hz{}",
+                    hz,
+                    match caps.tsc_scaling {
+                        Some(true) => " (scaling)",
+                        Some(false) => " (no scaling)",
+                        None => "",
+                    }
+                ),
+                None => "TSC unknown".into(),
+            });
+            if caps.has_invtsc() {
+                parts.push("host invtsc".into());
+            }
+            second.push(Span::styled(parts.join(" | "), theme.dim()));
+        }
+        (Connection::Connected, None) => {}
+    }
+    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+}

@@ -1,0 +1,39 @@
+//! Drawing. Every view is a function of `App`; nothing here changes state or calls libvirt.
+
+mod columns;
+mod domain_list;
+mod footer;
+mod header;
+pub mod theme;
+
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::{App, MIN_HEIGHT, MIN_WIDTH};
+pub use theme::Theme;
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if app.too_small() {
+        let text = vec![
+            Line::from(format!("Terminal too small: {}x{}.", area.width, area.height)),
+            Line::from(format!("virtsnap needs at least {MIN_WIDTH}x{MIN_HEIGHT}.")),
+            Line::from("Enlarge the window, or press q to quit."),
+        ];
+        frame.render_widget(Paragraph::new(text), area);
+        return;
+    }
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::draw(frame, header, app, theme);
+    domain_list::draw(frame, body, app, theme);
+    footer::draw_status(frame, status, app, theme);
+    footer::draw_keys(frame, footer, theme);
+}

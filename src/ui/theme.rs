@@ -1,0 +1,91 @@
+//! Colours and line-drawing characters. Everything still reads without colour: markers are
+//! words, not hues; and ASCII mode avoids box-drawing for the Linux console and serial links.
+
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::border;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+    pub ascii: bool,
+}
+
+const ASCII_BORDER: border::Set = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+impl Theme {
+    /// Picks ASCII for terminals that lack Unicode line drawing (Linux console, vt100, dumb
+    /// serial lines) and honours NO_COLOR.
+    pub fn detect(force_ascii: bool, no_color: bool) -> Self {
+        let term = std::env::var("TERM").unwrap_or_default();
+        let ascii = force_ascii
+            || matches!(term.as_str(), "linux" | "dumb" | "vt100" | "vt102" | "vt220" | "ansi" | "")
+            || term.starts_with("vt");
+        let color = !no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && term != "dumb";
+        Self { color, ascii }
+    }
+
+    pub fn border(&self) -> border::Set<'static> {
+        if self.ascii {
+            ASCII_BORDER
+        } else {
+            border::PLAIN
+        }
+    }
+
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn title(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+    pub fn heading(&self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+    pub fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+    pub fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    pub fn good(&self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn warn(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn bad(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    pub fn accent(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+    pub fn marker_invtsc(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn marker_pinned(&self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn marker_nomigrate(&self) -> Style {
+        self.fg(Color::Magenta)
+    }
+}
