@@ -1,5 +1,8 @@
 //! Reading libvirt's `<domainsnapshot>` XML into [`SnapshotInfo`].
 
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::Reader;
 use serde::{Serialize, Serializer};
 
 /// Why a snapshot's XML could not be read.
@@ -19,6 +22,10 @@ pub enum SnapshotXmlError {
     Empty,
     #[error("invalid <creationTime> {0:?}")]
     BadCreationTime(String),
+    #[error("writing snapshot XML: {0}")]
+    Write(#[from] std::io::Error),
+    #[error("path {0:?} is not valid UTF-8 and cannot be written into libvirt XML")]
+    NonUtf8Path(std::path::PathBuf),
     #[error("the description contains a character XML cannot carry (U+{0:04X})")]
     IllegalChar(u32),
 }
@@ -176,8 +183,50 @@ pub struct SnapshotInfo {
 
 impl SnapshotInfo {
     pub fn from_xml(xml: &str) -> Result<SnapshotInfo, SnapshotXmlError> {
-        let _ = xml;
-        Err(SnapshotXmlError::Empty)
+        let mut reader = Reader::from_str(xml);
+        let mut builder = Builder::default();
+        // Element names from <domainsnapshot> down to the current one.
+        let mut path: Vec<Vec<u8>> = Vec::new();
+        let mut seen_root = false;
+        loop {
+            match reader.read_event()? {
+                Event::Start(e) => {
+                    let name = e.local_name().as_ref().to_vec();
+                    if path.is_empty() {
+                        check_root(&name, &mut seen_root)?;
+                    } else if path.len() == 1 && is_embedded(&name) {
+                        // The embedded domain definitions have <name>, <description> and
+                        // <disk>s of their own; skip them whole.
+                        reader.read_to_end(e.name())?;
+                        continue;
+                    }
+                    path.push(name);
+                    builder.element(&path, &e)?;
+                }
+                Event::Empty(e) => {
+                    let name = e.local_name().as_ref().to_vec();
+                    if path.is_empty() {
+                        check_root(&name, &mut seen_root)?;
+                        continue;
+                    }
+                    path.push(name);
+                    builder.element(&path, &e)?;
+                    path.pop();
+                }
+                Event::End(_) => {
+                    path.pop();
+                }
+                Event::Text(t) => builder.text(&path, &t.xml10_content()?),
+                Event::CData(t) => builder.text(&path, &t.xml10_content()?),
+                Event::GeneralRef(r) => builder.text(&path, &resolve_ref(&r)?),
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        if !seen_root {
+            return Err(SnapshotXmlError::Empty);
+        }
+        builder.finish(xml)
     }
 
     /// The first line of the description, for one-line rows.
@@ -186,5 +235,169 @@ impl SnapshotInfo {
             .as_deref()
             .and_then(|d| d.lines().find(|l| !l.trim().is_empty()))
             .map_or("", str::trim)
+    }
+}
+
+fn check_root(name: &[u8], seen_root: &mut bool) -> Result<(), SnapshotXmlError> {
+    if name != b"domainsnapshot" || *seen_root {
+        return Err(SnapshotXmlError::WrongRoot(
+            String::from_utf8_lossy(name).into_owned(),
+        ));
+    }
+    *seen_root = true;
+    Ok(())
+}
+
+fn is_embedded(name: &[u8]) -> bool {
+    matches!(name, b"domain" | b"inactiveDomain" | b"cookie")
+}
+
+/// The text of `&name;` or `&#N;`.
+pub(super) fn resolve_ref(r: &BytesRef<'_>) -> Result<String, SnapshotXmlError> {
+    if let Some(c) = r.resolve_char_ref()? {
+        return Ok(c.to_string());
+    }
+    let name = r.decode()?;
+    match resolve_predefined_entity(&name) {
+        Some(text) => Ok(text.to_owned()),
+        None => Err(SnapshotXmlError::Xml(quick_xml::Error::Escape(
+            quick_xml::escape::EscapeError::UnrecognizedEntity(0..name.len(), name.into_owned()),
+        ))),
+    }
+}
+
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, SnapshotXmlError> {
+    match e.try_get_attribute(key)? {
+        Some(a) => Ok(Some(a.unescape_value()?.into_owned())),
+        None => Ok(None),
+    }
+}
+
+/// Collects fields while the reader walks the snapshot's own elements.
+#[derive(Default)]
+struct Builder {
+    name: Option<String>,
+    description: Option<String>,
+    parent: Option<String>,
+    created: String,
+    state: String,
+    memory_mode: Option<MemoryMode>,
+    memory_file: Option<String>,
+    disks: Vec<SnapshotDisk>,
+}
+
+impl Builder {
+    fn element(&mut self, path: &[Vec<u8>], e: &BytesStart<'_>) -> Result<(), SnapshotXmlError> {
+        let p: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
+        match p.as_slice() {
+            [_, b"name"] => self.name = Some(String::new()),
+            [_, b"description"] => self.description = Some(String::new()),
+            [_, b"parent", b"name"] => self.parent = Some(String::new()),
+            [_, b"memory"] => {
+                self.memory_mode = match attr(e, "snapshot")?.as_deref() {
+                    Some("internal") => Some(MemoryMode::Internal),
+                    Some("external") => Some(MemoryMode::External),
+                    Some(_) => Some(MemoryMode::No),
+                    None => None,
+                };
+                self.memory_file = attr(e, "file")?;
+            }
+            [_, b"disks", b"disk"] => self.disks.push(SnapshotDisk {
+                name: attr(e, "name")?.unwrap_or_default(),
+                mode: attr(e, "snapshot")?.as_deref().and_then(disk_mode),
+                disk_type: attr(e, "type")?,
+                source: None,
+                format: None,
+            }),
+            [_, b"disks", b"disk", b"source"] => {
+                if let Some(disk) = self.disks.last_mut() {
+                    for key in ["file", "dev", "name", "volume", "dir"] {
+                        if let Some(v) = attr(e, key)? {
+                            disk.source = Some(v);
+                            break;
+                        }
+                    }
+                }
+            }
+            [_, b"disks", b"disk", b"driver"] => {
+                if let Some(disk) = self.disks.last_mut() {
+                    disk.format = attr(e, "type")?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, path: &[Vec<u8>], text: &str) {
+        let p: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
+        let target = match p.as_slice() {
+            [_, b"name"] => self.name.as_mut(),
+            [_, b"description"] => self.description.as_mut(),
+            [_, b"parent", b"name"] => self.parent.as_mut(),
+            [_, b"creationTime"] => Some(&mut self.created),
+            [_, b"state"] => Some(&mut self.state),
+            _ => None,
+        };
+        if let Some(target) = target {
+            target.push_str(text);
+        }
+    }
+
+    fn finish(self, xml: &str) -> Result<SnapshotInfo, SnapshotXmlError> {
+        let name = self.name.ok_or(SnapshotXmlError::MissingName)?;
+        if name.is_empty() {
+            return Err(SnapshotXmlError::MissingName);
+        }
+        let created_text = self.created.trim();
+        let created = if created_text.is_empty() {
+            0
+        } else {
+            created_text
+                .parse()
+                .map_err(|_| SnapshotXmlError::BadCreationTime(created_text.to_owned()))?
+        };
+        let state = SnapshotState::from_word(self.state.trim());
+        // Old libvirt omits <memory>: a snapshot of a live VM that is not disk-only has memory.
+        let memory_mode = self.memory_mode.unwrap_or(match state {
+            SnapshotState::Running
+            | SnapshotState::Blocked
+            | SnapshotState::Paused
+            | SnapshotState::Shutdown
+            | SnapshotState::Pmsuspended => MemoryMode::Internal,
+            _ => MemoryMode::No,
+        });
+        let external = memory_mode == MemoryMode::External
+            || self
+                .disks
+                .iter()
+                .any(|d| d.mode == Some(DiskSnapshotMode::External));
+        Ok(SnapshotInfo {
+            name,
+            description: self.description,
+            parent: self.parent.filter(|p| !p.is_empty()),
+            created,
+            state,
+            memory: memory_mode != MemoryMode::No,
+            memory_mode,
+            memory_file: self.memory_file,
+            location: if external {
+                SnapshotLocation::External
+            } else {
+                SnapshotLocation::Internal
+            },
+            disks: self.disks,
+            raw_xml: xml.to_owned(),
+        })
+    }
+}
+
+fn disk_mode(word: &str) -> Option<DiskSnapshotMode> {
+    match word {
+        "internal" => Some(DiskSnapshotMode::Internal),
+        "external" => Some(DiskSnapshotMode::External),
+        "no" => Some(DiskSnapshotMode::No),
+        "manual" => Some(DiskSnapshotMode::Manual),
+        _ => None,
     }
 }
