@@ -14,3 +14,8 @@ pub use parse::{
 pub use plan::{plan_create, PlanError, SnapshotPlan};
 pub use request::{redefine_with_description, CreateRequest, DiskChoice, MemoryChoice};
 pub use tree::{SnapshotListEntry, SnapshotTree, TreeRow};
+
+#[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
+mod request_tests;

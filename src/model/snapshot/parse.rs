@@ -16,6 +16,8 @@ pub enum SnapshotXmlError {
     Encoding(#[from] quick_xml::encoding::EncodingError),
     #[error("not a snapshot: the root element is <{0}>, expected <domainsnapshot>")]
     WrongRoot(String),
+    #[error("snapshot XML ends before </domainsnapshot>")]
+    Truncated,
     #[error("snapshot XML has no <name>")]
     MissingName,
     #[error("snapshot XML has no <domainsnapshot> element")]
@@ -219,6 +221,7 @@ impl SnapshotInfo {
                 Event::Text(t) => builder.text(&path, &t.xml10_content()?),
                 Event::CData(t) => builder.text(&path, &t.xml10_content()?),
                 Event::GeneralRef(r) => builder.text(&path, &resolve_ref(&r)?),
+                Event::Eof if !path.is_empty() => return Err(SnapshotXmlError::Truncated),
                 Event::Eof => break,
                 _ => {}
             }
