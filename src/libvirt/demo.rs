@@ -1,1 +1,353 @@
-//! The demo host: tiny real VMs in an embedded QEMU driver root.
+//! The demo host: tiny real VMs in an embedded QEMU driver root, so `virtsnap --demo` shows the
+//! blocked and allowed CPU configurations on a fresh machine with no daemon.
+//!
+//! The caller opens [`DemoHost::uri`] (`qemu:///embed?root=<DemoHost::root_dir()>`) after
+//! [`super::init`], calls [`DemoHost::prepare`], and on exit [`DemoHost::shutdown`]: the embedded
+//! driver leaves QEMU running after the process ends, so the VMs it started must be destroyed.
+//! Only one embedded root can be open per process. When QEMU or the embedded driver is missing,
+//! [`DemoHost::test_driver_uri`] gives libvirt's test driver with the shipped host file instead.
+
+use std::path::{Path, PathBuf};
+
+use virt::connect::Connect;
+use virt::domain::Domain;
+
+use super::error::VirtError;
+use super::vmdef::{create_disk, kvm_usable, DiskFormat, TinyCpu, TinyVm};
+use crate::model::domain::{DomainConfig, DomainState};
+use crate::model::host::HostCapabilities;
+
+/// The test-driver host file, embedded so an installed binary needs no asset directory.
+const TEST_DRIVER_HOST: &str = include_str!("../../assets/demo-host.xml");
+
+/// Used when the capabilities carry no TSC counter: a common frequency, said so in the report.
+const FALLBACK_TSC_HZ: u64 = 2_500_000_000;
+
+const DISK_MIB: u32 = 16;
+
+/// What [`DemoHost::prepare`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemoReport {
+    /// VMs running or paused now that this process must destroy on exit.
+    pub started: Vec<String>,
+    /// VMs left shut off against the plan, with the reason (no KVM, libvirt's error).
+    pub left_off: Vec<(String, String)>,
+    /// VMs defined by this run (the rest were already defined and reused).
+    pub defined: Vec<String>,
+    /// KVM was usable; otherwise the VMs run under TCG.
+    pub kvm: bool,
+    /// Things the user should know, e.g. a TSC frequency that had to be guessed.
+    pub notes: Vec<String>,
+}
+
+impl DemoReport {
+    /// One line per thing worth telling the user, for a notice or a log.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !self.kvm {
+            lines.push("KVM is not usable (/dev/kvm): the demo VMs run under TCG emulation".into());
+        }
+        for (name, why) in &self.left_off {
+            lines.push(format!("{name} left shut off: {why}"));
+        }
+        lines.extend(self.notes.iter().cloned());
+        lines
+    }
+}
+
+/// How a demo VM should end up after [`DemoHost::prepare`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    Running,
+    Paused,
+    ShutOff,
+}
+
+struct DemoVm {
+    vm: TinyVm,
+    goal: Goal,
+}
+
+pub struct DemoHost;
+
+impl DemoHost {
+    /// `$XDG_STATE_HOME/virtsnap/demo`, by default `~/.local/state/virtsnap/demo`.
+    pub fn root_dir() -> PathBuf {
+        state_dir().join("demo")
+    }
+
+    /// The URI to open for the demo: the embedded QEMU driver rooted at [`Self::root_dir`].
+    pub fn uri() -> String {
+        let mut uri = String::from("qemu:///embed?root=");
+        uri.push_str(&percent_encode(&Self::root_dir().to_string_lossy()));
+        uri
+    }
+
+    /// The embedded driver needs the emulator; the rest (the driver module) shows when opening.
+    pub fn qemu_available() -> bool {
+        super::vmdef::qemu_available()
+    }
+
+    /// `test:///<state dir>/demo-host.xml`, written from the copy built into the binary. If no
+    /// state dir is writable, a file in the temp dir; failing that libvirt's built-in
+    /// `test:///default` host (logged).
+    pub fn test_driver_uri() -> String {
+        let candidates = [
+            state_dir().join("demo-host.xml"),
+            std::env::temp_dir().join(format!("virtsnap-demo-host-{}.xml", uid())),
+        ];
+        for path in candidates {
+            match write_if_changed(&path, TEST_DRIVER_HOST) {
+                Ok(()) => {
+                    let mut uri = String::from("test://");
+                    uri.push_str(&path.to_string_lossy());
+                    return uri;
+                }
+                Err(e) => tracing::warn!("cannot write {}: {e}", path.display()),
+            }
+        }
+        "test:///default".into()
+    }
+
+    /// Defines the demo VMs (first run; later runs reuse the definitions) and brings each to its
+    /// planned state. A VM that cannot start is reported in `left_off`, not an error: the demo
+    /// is still worth showing. Errors are for what makes the demo impossible (no disk dir).
+    pub fn prepare(conn: &Connect) -> Result<DemoReport, VirtError> {
+        let kvm = kvm_usable();
+        let mut report = DemoReport {
+            kvm,
+            ..DemoReport::default()
+        };
+        let disks = Self::root_dir().join("disks");
+        std::fs::create_dir_all(&disks).map_err(|e| VirtError::Call {
+            action: format!("creating the demo disk directory {}", disks.display()),
+            reason: e.to_string(),
+        })?;
+        let tsc_hz = host_tsc_frequency(conn).unwrap_or_else(|| {
+            report.notes.push(format!(
+                "the host's TSC frequency is unknown: db-tsc-pinned pins {FALLBACK_TSC_HZ} Hz"
+            ));
+            FALLBACK_TSC_HZ
+        });
+        for demo in plan(&disks, tsc_hz) {
+            let name = demo.vm.name.clone();
+            match bring_up(conn, &demo, kvm, &mut report) {
+                Ok(true) => report.started.push(name),
+                Ok(false) => {}
+                Err(why) => report.left_off.push((name, why)),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Destroys the VMs `prepare` started. Keeps going past failures; returns the first.
+    pub fn shutdown(conn: &Connect, report: &DemoReport) -> Result<(), VirtError> {
+        let mut first_err = None;
+        for name in &report.started {
+            let result = conn.lookup_domain_by_name(name).and_then(|dom| {
+                let active = dom.is_active()?;
+                if active {
+                    dom.destroy()?;
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                first_err.get_or_insert_with(|| VirtError::call(format!("stopping {name}"), &e));
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+/// The demo VMs. Names say what each one shows.
+fn plan(disks: &Path, tsc_hz: u64) -> Vec<DemoVm> {
+    let off = Some(false);
+    let qcow2 = |name: &str| disks.join(format!("{name}.qcow2"));
+    let vm = |name: &str, cpu: TinyCpu| TinyVm::new(name, cpu).disk(qcow2(name), DiskFormat::Qcow2);
+    let qemu64 = || TinyCpu::Custom {
+        model: "qemu64".into(),
+    };
+    let mut archive = TinyVm::new("archive-stopped", TinyCpu::Default);
+    archive = archive.disk(disks.join("archive-stopped.img"), DiskFormat::Raw);
+    let items = [
+        // Memory snapshots refused on an invtsc host: the case virtsnap explains.
+        (
+            vm(
+                "web-passthrough",
+                TinyCpu::HostPassthrough { migratable: off },
+            ),
+            Goal::Running,
+        ),
+        // Same CPU, but a pinned TSC frequency lifts the block.
+        (
+            vm(
+                "db-tsc-pinned",
+                TinyCpu::HostPassthrough { migratable: off },
+            )
+            .tsc_frequency(tsc_hz),
+            Goal::Running,
+        ),
+        (vm("app-host-model", TinyCpu::HostModel), Goal::Running),
+        (vm("legacy-qemu64", qemu64()), Goal::Running),
+        (
+            vm("build-maximum", TinyCpu::Maximum { migratable: off }),
+            Goal::Running,
+        ),
+        (archive, Goal::ShutOff),
+        (vm("batch-paused", qemu64()), Goal::Paused),
+    ];
+    items
+        .into_iter()
+        .map(|(mut vm, goal)| {
+            vm.memory_mib = 64;
+            DemoVm {
+                vm: vm.with_nested_host_workarounds(),
+                goal,
+            }
+        })
+        .collect()
+}
+
+/// Defines (or reuses) one VM and brings it to its goal. Ok(true): it runs or is paused now and
+/// this process owns stopping it. Err: why it was left off.
+fn bring_up(
+    conn: &Connect,
+    demo: &DemoVm,
+    kvm: bool,
+    report: &mut DemoReport,
+) -> Result<bool, String> {
+    let vm = &demo.vm;
+    for disk in &vm.disks {
+        if !disk.path.exists() {
+            create_disk(&disk.path, disk.format, DISK_MIB).map_err(|e| e.to_string())?;
+        }
+    }
+    let dom = match conn.lookup_domain_by_name(&vm.name) {
+        Ok(dom) if definition_fits(&dom, vm) => dom,
+        // Not defined yet, or defined for another accelerator (KVM came or went): (re)define.
+        _ => {
+            let dom = conn
+                .define_domain_xml(&vm.to_xml())
+                .map_err(|e| e.message().to_string())?;
+            report.defined.push(vm.name.clone());
+            dom
+        }
+    };
+    let state = dom
+        .state()
+        .map(|(s, _)| DomainState::from_raw(s.to_raw()))
+        .map_err(|e| e.message().to_string())?;
+    if demo.goal == Goal::ShutOff {
+        // A leftover QEMU from an earlier run that died: stop it with the others on exit.
+        return Ok(state.is_active());
+    }
+    if !state.is_active() {
+        if !kvm && vm.cpu.needs_kvm() {
+            return Err("needs KVM: TCG cannot copy a host CPU (/dev/kvm is not usable)".into());
+        }
+        dom.create().map_err(|e| e.message().to_string())?;
+    }
+    if demo.goal == Goal::Paused && state != DomainState::Paused {
+        if let Err(e) = dom.suspend() {
+            report.notes.push(format!(
+                "{} runs instead of paused: {}",
+                vm.name,
+                e.message()
+            ));
+        }
+    }
+    Ok(true)
+}
+
+/// The existing definition was made for the accelerator this machine has now.
+fn definition_fits(dom: &Domain, vm: &TinyVm) -> bool {
+    match dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE) {
+        Ok(xml) => DomainConfig::from_xml(&xml)
+            .map(|cfg| cfg.domain_type == vm.domain_type)
+            // Unparsable: keep what the user has rather than overwrite it.
+            .unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+fn host_tsc_frequency(conn: &Connect) -> Option<u64> {
+    let xml = conn.capabilities().ok()?;
+    HostCapabilities::from_xml(&xml).ok()?.tsc_frequency_hz
+}
+
+/// `$XDG_STATE_HOME/virtsnap`, by default `~/.local/state/virtsnap` (XDG says relative values
+/// are invalid and must be ignored).
+fn state_dir() -> PathBuf {
+    let xdg = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let base = xdg.unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+        home.join(".local").join("state")
+    });
+    base.join("virtsnap")
+}
+
+fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, contents)
+}
+
+/// libvirt unescapes URI query values, so a root path with spaces, `&` or `%` survives.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn uid() -> u32 {
+    std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_escapes_the_root_path() {
+        assert_eq!(percent_encode("/home/a b/&x%"), "/home/a%20b/%26x%25");
+        assert!(DemoHost::uri().starts_with("qemu:///embed?root=/"));
+    }
+
+    #[test]
+    fn plan_has_the_promised_vms() {
+        let names: Vec<String> = plan(Path::new("/d"), 1)
+            .into_iter()
+            .map(|d| d.vm.name)
+            .collect();
+        for want in [
+            "web-passthrough",
+            "db-tsc-pinned",
+            "app-host-model",
+            "legacy-qemu64",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:?}"
+            );
+        }
+        // The test-driver host shows the same VMs.
+        for name in &names {
+            assert!(
+                TEST_DRIVER_HOST.contains(&format!("<name>{name}</name>")),
+                "{name}"
+            );
+        }
+    }
+}

@@ -20,10 +20,16 @@ pub const TEST_DRIVER_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TinyCpu {
     /// `migratable`: None leaves the attribute out (libvirt 11 fills in `on`).
-    HostPassthrough { migratable: Option<bool> },
+    HostPassthrough {
+        migratable: Option<bool>,
+    },
     HostModel,
-    Custom { model: String },
-    Maximum { migratable: Option<bool> },
+    Custom {
+        model: String,
+    },
+    Maximum {
+        migratable: Option<bool>,
+    },
     /// No `<cpu>` element: the hypervisor's default model.
     Default,
 }
@@ -97,7 +103,10 @@ impl TinyVm {
     }
 
     pub fn disk(mut self, path: impl Into<PathBuf>, format: DiskFormat) -> Self {
-        self.disks.push(TinyDisk { path: path.into(), format });
+        self.disks.push(TinyDisk {
+            path: path.into(),
+            format,
+        });
         self
     }
 
@@ -115,7 +124,8 @@ impl TinyVm {
         };
         if let Some(name) = wanted {
             if !self.features.iter().any(|(_, n)| n == name) {
-                self.features.push((FeaturePolicy::Disable, name.to_string()));
+                self.features
+                    .push((FeaturePolicy::Disable, name.to_string()));
             }
         }
         self
@@ -142,7 +152,11 @@ impl TinyVm {
 
     /// Writes the `<domain>` element into a document being written elsewhere (a node file).
     pub fn write(&self, w: &mut Writer<Vec<u8>>, test_runstate: Option<u8>) -> io::Result<()> {
-        let dtype = if test_runstate.is_some() { "test" } else { self.domain_type.as_str() };
+        let dtype = if test_runstate.is_some() {
+            "test"
+        } else {
+            self.domain_type.as_str()
+        };
         w.create_element("domain")
             .with_attribute(("type", dtype))
             .write_inner_content(|w| {
@@ -155,7 +169,9 @@ impl TinyVm {
                     w.create_element("type")
                         .with_attribute(("arch", "x86_64"))
                         .write_text_content(BytesText::new("hvm"))?;
-                    w.create_element("boot").with_attribute(("dev", "hd")).write_empty()?;
+                    w.create_element("boot")
+                        .with_attribute(("dev", "hd"))
+                        .write_empty()?;
                     Ok(())
                 })?;
                 w.create_element("features").write_inner_content(|w| {
@@ -268,22 +284,26 @@ impl TinyVm {
                 .with_attribute(("type", "usb"))
                 .with_attribute(("model", "none"))
                 .write_empty()?;
-            w.create_element("serial").with_attribute(("type", "pty")).write_inner_content(
-                |w| {
-                    w.create_element("target").with_attribute(("port", "0")).write_empty()?;
+            w.create_element("serial")
+                .with_attribute(("type", "pty"))
+                .write_inner_content(|w| {
+                    w.create_element("target")
+                        .with_attribute(("port", "0"))
+                        .write_empty()?;
                     Ok(())
-                },
-            )?;
-            w.create_element("console").with_attribute(("type", "pty")).write_inner_content(
-                |w| {
+                })?;
+            w.create_element("console")
+                .with_attribute(("type", "pty"))
+                .write_inner_content(|w| {
                     w.create_element("target")
                         .with_attribute(("type", "serial"))
                         .with_attribute(("port", "0"))
                         .write_empty()?;
                     Ok(())
-                },
-            )?;
-            w.create_element("memballoon").with_attribute(("model", "none")).write_empty()?;
+                })?;
+            w.create_element("memballoon")
+                .with_attribute(("model", "none"))
+                .write_empty()?;
             Ok(())
         })?;
         Ok(())
@@ -291,7 +311,8 @@ impl TinyVm {
 }
 
 fn text_element(w: &mut Writer<Vec<u8>>, name: &str, text: &str) -> io::Result<()> {
-    w.create_element(name).write_text_content(BytesText::new(text))?;
+    w.create_element(name)
+        .write_text_content(BytesText::new(text))?;
     Ok(())
 }
 
@@ -317,7 +338,11 @@ fn disk_target(index: usize) -> String {
 /// /dev/kvm can be opened read-write, so QEMU can use KVM (the device may exist but belong to a
 /// group this user is not in).
 pub fn kvm_usable() -> bool {
-    OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
 }
 
 /// The emulator libvirt's QEMU driver would run for an x86_64 guest.
@@ -327,7 +352,9 @@ pub fn qemu_available() -> bool {
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// Creates an empty disk image of `size_mib` with `qemu-img create` (no shell involved).
@@ -357,26 +384,50 @@ mod tests {
 
     #[test]
     fn escapes_names_and_paths() {
-        let vm = TinyVm::new("a<b&'c", TinyCpu::HostPassthrough { migratable: Some(false) })
-            .disk("/tmp/x&y/disk.qcow2", DiskFormat::Qcow2)
-            .with_nested_host_workarounds();
+        let vm = TinyVm::new(
+            "a<b&'c",
+            TinyCpu::HostPassthrough {
+                migratable: Some(false),
+            },
+        )
+        .disk("/tmp/x&y/disk.qcow2", DiskFormat::Qcow2)
+        .with_nested_host_workarounds();
         let xml = vm.to_xml();
         assert!(xml.contains("<name>a&lt;b&amp;&apos;c</name>"), "{xml}");
         assert!(xml.contains("file=\"/tmp/x&amp;y/disk.qcow2\""), "{xml}");
-        assert!(xml.contains("mode=\"host-passthrough\" migratable=\"off\""), "{xml}");
-        assert!(xml.contains("policy=\"disable\" name=\"arch-capabilities\""), "{xml}");
+        assert!(
+            xml.contains("mode=\"host-passthrough\" migratable=\"off\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("policy=\"disable\" name=\"arch-capabilities\""),
+            "{xml}"
+        );
     }
 
     #[test]
     fn qemu64_gets_svm_disabled_and_default_has_no_cpu() {
-        let vm = TinyVm::new("q", TinyCpu::Custom { model: "qemu64".into() })
-            .with_nested_host_workarounds()
-            .tsc_frequency(2_000_000_000);
+        let vm = TinyVm::new(
+            "q",
+            TinyCpu::Custom {
+                model: "qemu64".into(),
+            },
+        )
+        .with_nested_host_workarounds()
+        .tsc_frequency(2_000_000_000);
         let xml = vm.to_xml();
-        assert!(xml.contains("<model fallback=\"forbid\">qemu64</model>"), "{xml}");
+        assert!(
+            xml.contains("<model fallback=\"forbid\">qemu64</model>"),
+            "{xml}"
+        );
         assert!(xml.contains("name=\"svm\""), "{xml}");
-        assert!(xml.contains("<timer name=\"tsc\" frequency=\"2000000000\"/>"), "{xml}");
-        let plain = TinyVm::new("d", TinyCpu::Default).with_nested_host_workarounds().to_xml();
+        assert!(
+            xml.contains("<timer name=\"tsc\" frequency=\"2000000000\"/>"),
+            "{xml}"
+        );
+        let plain = TinyVm::new("d", TinyCpu::Default)
+            .with_nested_host_workarounds()
+            .to_xml();
         assert!(!plain.contains("<cpu"), "{plain}");
         let test = TinyVm::new("t", TinyCpu::HostModel).to_test_driver_xml(3);
         assert!(test.contains("<domain type=\"test\">"), "{test}");
