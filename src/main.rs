@@ -15,7 +15,11 @@ use virtsnap::tui::{self, TuiOptions};
 use virtsnap::ui::Theme;
 
 #[derive(Debug, Parser)]
-#[command(name = "virtsnap", version, about = "A terminal UI for libvirt/KVM snapshots")]
+#[command(
+    name = "virtsnap",
+    version,
+    about = "A terminal UI for libvirt/KVM snapshots"
+)]
 struct Args {
     /// libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's own default)
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
@@ -53,9 +57,13 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    virtsnap::libvirt::connection::route_libvirt_logs();
     let args = Args::parse();
     let log_guard = init_logging(&args.log_level);
-    let connect = ConnectOptions { uri: args.connect.clone(), readonly: args.readonly };
+    let connect = ConnectOptions {
+        uri: args.connect.clone(),
+        readonly: args.readonly,
+    };
     let code = match args.command {
         None => run_tui(&args, connect),
         Some(cmd) => run_command(cmd, Target { connect }),
@@ -112,7 +120,11 @@ fn init_logging(level: &str) -> Option<tracing_appender::non_blocking::WorkerGua
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
     Some(guard)
 }
 

@@ -14,6 +14,19 @@ pub struct ConnectOptions {
     pub readonly: bool,
 }
 
+/// libvirt's own logging writes warnings and errors to stderr, which garbles a full-screen UI
+/// and breaks the CLI's one-line errors. Route it to a file unless the user chose an output.
+/// Call first thing in `main`, before any thread exists: libvirt reads this at its first call.
+pub fn route_libvirt_logs() {
+    if std::env::var_os("LIBVIRT_LOG_OUTPUTS").is_none() {
+        let dir = state_dir();
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let target = format!("3:file:{}", dir.join("libvirt.log").display());
+            std::env::set_var("LIBVIRT_LOG_OUTPUTS", target);
+        }
+    }
+}
+
 static INIT: OnceLock<Result<(), String>> = OnceLock::new();
 
 /// Silences libvirt's default error printer (it writes to stderr, garbling a full-screen UI)
@@ -62,7 +75,9 @@ pub fn state_dir() -> std::path::PathBuf {
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state"))
+        })
         .unwrap_or_else(|| std::path::PathBuf::from("/tmp"));
     base.join("virtsnap")
 }

@@ -13,7 +13,12 @@ pub struct Column {
 pub fn fit(cols: &[Column], width: u16, gap: u16) -> Vec<Option<u16>> {
     let mut keep: Vec<bool> = vec![true; cols.len()];
     let needed = |keep: &[bool]| -> u32 {
-        let shown: Vec<&Column> = cols.iter().zip(keep).filter(|(_, k)| **k).map(|(c, _)| c).collect();
+        let shown: Vec<&Column> = cols
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| c)
+            .collect();
         let gaps = u32::from(gap) * shown.len().saturating_sub(1) as u32;
         shown.iter().map(|c| u32::from(c.min)).sum::<u32>() + gaps
     };
@@ -29,8 +34,11 @@ pub fn fit(cols: &[Column], width: u16, gap: u16) -> Vec<Option<u16>> {
             None => break,
         }
     }
-    let mut widths: Vec<Option<u16>> =
-        cols.iter().zip(&keep).map(|(c, k)| k.then_some(c.min)).collect();
+    let mut widths: Vec<Option<u16>> = cols
+        .iter()
+        .zip(&keep)
+        .map(|(c, k)| k.then_some(c.min))
+        .collect();
     let mut spare = u32::from(width).saturating_sub(needed(&keep));
     // Grow the most important columns towards what they want first.
     let mut order: Vec<usize> = (0..cols.len()).filter(|i| keep[*i]).collect();
@@ -53,9 +61,21 @@ mod tests {
     use super::*;
 
     const COLS: [Column; 3] = [
-        Column { min: 10, want: 20, drop_rank: 0 },
-        Column { min: 5, want: 5, drop_rank: 2 },
-        Column { min: 8, want: 30, drop_rank: 1 },
+        Column {
+            min: 10,
+            want: 20,
+            drop_rank: 0,
+        },
+        Column {
+            min: 5,
+            want: 5,
+            drop_rank: 2,
+        },
+        Column {
+            min: 8,
+            want: 30,
+            drop_rank: 1,
+        },
     ];
 
     #[test]
@@ -65,7 +85,7 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_by_rank() {
-        assert_eq!(fit(&COLS, 20, 1), vec![Some(10), None, Some(9)]);
+        assert_eq!(fit(&COLS, 20, 1), vec![Some(11), None, Some(8)]);
         assert_eq!(fit(&COLS, 12, 1), vec![Some(12), None, None]);
     }
 

@@ -12,7 +12,9 @@ use crate::app::{App, Connection};
 use crate::model::inventory::{DomainInfo, HostInfo};
 use crate::model::DomainState;
 
-const TITLES: [&str; 8] = ["NAME", "STATE", "CPU", "MEM", "VCPU", "RAM", "SNAPS", "CURRENT"];
+const TITLES: [&str; 8] = [
+    "NAME", "STATE", "CPU", "MEM", "VCPU", "RAM", "SNAPS", "CURRENT",
+];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = &app.list.rows;
@@ -20,7 +22,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let title = if rows.len() == loaded {
         format!(" Domains ({}) ", rows.len())
     } else {
-        format!(" Domains ({}, reading {}/{}) ", rows.len(), loaded, rows.len())
+        format!(
+            " Domains ({}, reading {}/{}) ",
+            rows.len(),
+            loaded,
+            rows.len()
+        )
     };
     let block = Block::new()
         .borders(Borders::TOP | Borders::BOTTOM)
@@ -48,20 +55,57 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
         cells.iter().map(f).max().unwrap_or(0).max(floor).min(60) as u16
     };
+    let cpu_width = longest(|c| c.cpu_len(), 3).min(34);
     let cols = [
-        Column { min: 10, want: longest(|c| c.name.len(), 4), drop_rank: 0 },
-        Column { min: 8, want: longest(|c| c.state.len(), 5), drop_rank: 0 },
-        Column { min: 14, want: longest(|c| c.cpu_len(), 3), drop_rank: 0 },
-        Column { min: 3, want: 3, drop_rank: 0 },
-        Column { min: 4, want: 4, drop_rank: 5 },
-        Column { min: 7, want: 8, drop_rank: 3 },
-        Column { min: 5, want: 5, drop_rank: 2 },
-        Column { min: 8, want: longest(|c| c.current.len(), 7), drop_rank: 4 },
+        Column {
+            min: longest(|c| c.name.len(), 4).min(16),
+            want: longest(|c| c.name.len(), 4),
+            drop_rank: 0,
+        },
+        Column {
+            min: 8,
+            want: longest(|c| c.state.len(), 5),
+            drop_rank: 0,
+        },
+        // The badge is the point of the list: its markers are never cut.
+        Column {
+            min: cpu_width,
+            want: cpu_width,
+            drop_rank: 0,
+        },
+        Column {
+            min: 3,
+            want: 3,
+            drop_rank: 0,
+        },
+        Column {
+            min: 4,
+            want: 4,
+            drop_rank: 5,
+        },
+        Column {
+            min: 7,
+            want: 8,
+            drop_rank: 4,
+        },
+        Column {
+            min: 5,
+            want: 5,
+            drop_rank: 2,
+        },
+        Column {
+            min: 8,
+            want: longest(|c| c.current.len(), 7),
+            drop_rank: 3,
+        },
     ];
     let widths = fit(&cols, inner.width, 1);
     let shown: Vec<usize> = (0..cols.len()).filter(|i| widths[*i].is_some()).collect();
-    let constraints: Vec<Constraint> =
-        shown.iter().filter_map(|i| widths[*i]).map(Constraint::Length).collect();
+    let constraints: Vec<Constraint> = shown
+        .iter()
+        .filter_map(|i| widths[*i])
+        .map(Constraint::Length)
+        .collect();
 
     let header = Row::new(shown.iter().map(|i| Cell::from(TITLES[*i]))).style(theme.heading());
     let body: Vec<Row> = cells
@@ -77,7 +121,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    let table = Table::new(body, constraints).header(header).column_spacing(1);
+    let table = Table::new(body, constraints)
+        .header(header)
+        .column_spacing(1);
     frame.render_widget(table, inner);
 }
 
@@ -122,7 +168,9 @@ impl RowText {
             name: row.name.clone(),
             state,
             state_style,
-            cpu_mode: badge.as_ref().map_or_else(|| "...".into(), |b| b.mode_label()),
+            cpu_mode: badge
+                .as_ref()
+                .map_or_else(|| "...".into(), |b| b.mode_label()),
             cpu_markers: badge.map(|b| b.markers()).unwrap_or_default(),
             mem,
             vcpus: row.vcpus.map(|v| v.to_string()).unwrap_or_default(),

@@ -41,29 +41,38 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 None => {}
             }
             let caps = &host.capabilities;
-            let mut parts = vec![
-                format!("{} {}", host.hypervisor, version_string(host.hypervisor_version)),
-                format!("libvirt {}", version_string(host.libvirt_version)),
-                format!("CPU {}", caps.cpu_model.as_deref().unwrap_or("unknown")),
-            ];
-            parts.push(match caps.tsc_frequency_hz {
-                Some(hz) => format!(
-                    "TSC {} Hz{}",
-                    hz,
-                    match caps.tsc_scaling {
-                        Some(true) => " (scaling)",
-                        Some(false) => " (no scaling)",
-                        None => "",
-                    }
+            let cpu = caps.cpu_model.as_deref().unwrap_or("unknown");
+            let parts = [
+                format!(
+                    "{} {}",
+                    host.hypervisor,
+                    version_string(host.hypervisor_version)
                 ),
-                None => "TSC unknown".into(),
-            });
-            if caps.has_invtsc() {
-                parts.push("host invtsc".into());
-            }
+                format!("libvirt {}", version_string(host.libvirt_version)),
+                if caps.has_invtsc() {
+                    format!("CPU {cpu} +invtsc")
+                } else {
+                    format!("CPU {cpu}")
+                },
+                match caps.tsc_frequency_hz {
+                    Some(hz) => format!(
+                        "TSC {:.3} MHz{}",
+                        hz as f64 / 1e6,
+                        if caps.tsc_scaling == Some(true) {
+                            " scaling"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => "TSC unknown".into(),
+                },
+            ];
             second.push(Span::styled(parts.join(" | "), theme.dim()));
         }
         (Connection::Connected, None) => {}
     }
-    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
 }

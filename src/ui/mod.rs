@@ -18,7 +18,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     if app.too_small() {
         let text = vec![
-            Line::from(format!("Terminal too small: {}x{}.", area.width, area.height)),
+            Line::from(format!(
+                "Terminal too small: {}x{}.",
+                area.width, area.height
+            )),
             Line::from(format!("virtsnap needs at least {MIN_WIDTH}x{MIN_HEIGHT}.")),
             Line::from("Enlarge the window, or press q to quit."),
         ];
@@ -37,3 +40,6 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     footer::draw_status(frame, status, app, theme);
     footer::draw_keys(frame, footer, theme);
 }
+
+#[cfg(test)]
+mod tests;

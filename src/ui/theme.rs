@@ -27,7 +27,10 @@ impl Theme {
     pub fn detect(force_ascii: bool, no_color: bool) -> Self {
         let term = std::env::var("TERM").unwrap_or_default();
         let ascii = force_ascii
-            || matches!(term.as_str(), "linux" | "dumb" | "vt100" | "vt102" | "vt220" | "ansi" | "")
+            || matches!(
+                term.as_str(),
+                "linux" | "dumb" | "vt100" | "vt102" | "vt220" | "ansi" | ""
+            )
             || term.starts_with("vt");
         let color = !no_color
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

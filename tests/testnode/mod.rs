@@ -131,9 +131,10 @@ fn write_domain(w: &mut Writer<Cursor<Vec<u8>>>, i: usize, d: &NodeDomain) -> st
         w.write_event(Event::End(BytesEnd::new("clock")))?;
     }
     text(w, "test:runstate", &d.runstate.to_string())?;
-    for (name, parent, created) in &d.snapshots {
+    // The test driver parses each `test:domainsnapshot` element itself as the snapshot root.
+    // `<active>1</active>` marks the current snapshot: the last one listed.
+    for (n, (name, parent, created)) in d.snapshots.iter().enumerate() {
         w.write_event(Event::Start(BytesStart::new("test:domainsnapshot")))?;
-        w.write_event(Event::Start(BytesStart::new("domainsnapshot")))?;
         text(w, "name", name)?;
         text(w, "state", if d.runstate == 5 { "shutoff" } else { "running" })?;
         if let Some(p) = parent {
@@ -142,7 +143,7 @@ fn write_domain(w: &mut Writer<Cursor<Vec<u8>>>, i: usize, d: &NodeDomain) -> st
             w.write_event(Event::End(BytesEnd::new("parent")))?;
         }
         text(w, "creationTime", &created.to_string())?;
-        w.write_event(Event::End(BytesEnd::new("domainsnapshot")))?;
+        text(w, "active", if n + 1 == d.snapshots.len() { "1" } else { "0" })?;
         w.write_event(Event::End(BytesEnd::new("test:domainsnapshot")))?;
     }
     w.write_event(Event::End(BytesEnd::new("domain")))

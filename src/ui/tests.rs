@@ -1,0 +1,169 @@
+//! Whole-screen snapshots of the views, drawn on ratatui's TestBackend.
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::{draw, Theme};
+use crate::app::{App, Msg};
+use crate::libvirt::worker::Event;
+use crate::model::inventory::{DomainInfo, HostInfo};
+use crate::model::{DomainConfig, DomainState, HostCapabilities};
+
+fn fixture(name: &str) -> DomainConfig {
+    let path = format!(
+        "{}/tests/fixtures/domain/{name}.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    DomainConfig::from_xml(&xml).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub(crate) fn demo_host() -> HostInfo {
+    let path = format!(
+        "{}/tests/fixtures/host/qemu-system.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let caps = HostCapabilities::from_xml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    HostInfo {
+        uri: "qemu:///system".into(),
+        hostname: Some("hv01".into()),
+        hypervisor: "QEMU".into(),
+        hypervisor_version: 10_000_002,
+        libvirt_version: 11_003_000,
+        capabilities: caps,
+        readonly: false,
+        demo: None,
+    }
+}
+
+fn row(
+    name: &str,
+    fixture_base: &str,
+    state: DomainState,
+    snaps: u32,
+    current: Option<&str>,
+) -> DomainInfo {
+    let mut r = DomainInfo::named(name.into(), format!("uuid-{name}"));
+    r.state = Some(state);
+    r.persistent = Some(fixture(&format!("{fixture_base}-inactive")));
+    if state.is_active() {
+        r.live = Some(fixture(&format!("{fixture_base}-live")));
+    }
+    r.vcpus = Some(1);
+    r.memory_kib = Some(65536);
+    r.snapshots = Some(snaps);
+    r.current_snapshot = current.map(str::to_string);
+    r
+}
+
+pub(crate) fn mixed_rows() -> Vec<DomainInfo> {
+    vec![
+        row(
+            "app-host-model",
+            "host-model",
+            DomainState::Running,
+            2,
+            Some("after-upgrade"),
+        ),
+        row("archive-stopped", "no-cpu", DomainState::Shutoff, 0, None),
+        row(
+            "batch-paused",
+            "hp-off",
+            DomainState::Paused,
+            1,
+            Some("nightly-2026-11-25"),
+        ),
+        row("db-tsc-pinned", "hp-off-tsc", DomainState::Running, 0, None),
+        row(
+            "legacy-qemu64",
+            "custom-qemu64",
+            DomainState::Running,
+            3,
+            Some("pre-patch"),
+        ),
+        row(
+            "rt-invtsc",
+            "custom-invtsc-tsc",
+            DomainState::Crashed,
+            0,
+            None,
+        ),
+        row("build-maximum", "maximum", DomainState::Running, 0, None),
+        row(
+            "web-passthrough",
+            "hp-off",
+            DomainState::Running,
+            5,
+            Some("web-20261126-101500"),
+        ),
+    ]
+}
+
+pub(crate) fn render(app: &App, theme: Theme, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, app, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub(crate) fn app_with(rows: Vec<DomainInfo>, width: u16, height: u16) -> App {
+    let mut app = App::new("qemu:///system".into(), width, height);
+    app.update(Msg::Worker(Event::Connected(Box::new(demo_host()))));
+    app.update(Msg::Worker(Event::DomainList(rows)));
+    app.update(Msg::Worker(Event::RefreshDone {
+        names_after: Default::default(),
+        filled_after: Default::default(),
+    }));
+    app
+}
+
+const UNICODE: Theme = Theme {
+    color: true,
+    ascii: false,
+};
+
+#[test]
+fn list_80x24() {
+    let app = app_with(mixed_rows(), 80, 24);
+    insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
+}
+
+#[test]
+fn list_160x48() {
+    let app = app_with(mixed_rows(), 160, 48);
+    insta::assert_snapshot!(render(&app, UNICODE, 160, 48));
+}
+
+#[test]
+fn list_while_names_are_still_loading() {
+    let mut rows = mixed_rows();
+    rows.push(DomainInfo::named("zz-new".into(), "uuid-zz".into()));
+    let app = app_with(rows, 80, 24);
+    insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
+}
+
+#[test]
+fn terminal_too_small() {
+    let app = app_with(mixed_rows(), 50, 10);
+    insta::assert_snapshot!(render(&app, UNICODE, 50, 10));
+}
+
+#[test]
+fn readonly_marker_in_header() {
+    let mut app = app_with(mixed_rows(), 80, 24);
+    if let Some(h) = app.host.as_mut() {
+        h.readonly = true;
+    }
+    let screen = render(&app, UNICODE, 80, 24);
+    assert!(
+        screen.lines().next().unwrap().contains("[READ-ONLY]"),
+        "{screen}"
+    );
+}

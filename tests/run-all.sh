@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs libvirt/QEMU if missing, then
+# runs formatting, lint and every test (unit, views, test-driver and real-KVM integration).
+# Safe to run again. This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/setup/install-deps.sh
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --all-targets --locked
