@@ -18,4 +18,6 @@ pub use tree::{SnapshotListEntry, SnapshotTree, TreeRow};
 #[cfg(test)]
 mod parse_tests;
 #[cfg(test)]
+mod plan_tests;
+#[cfg(test)]
 mod request_tests;

@@ -108,7 +108,10 @@ fn names_and_paths_are_escaped_too() {
 fn characters_xml_cannot_carry_are_refused() {
     for text in ["\u{0}", "esc \u{1b}[31m", "\u{b}", "\u{fffe}"] {
         assert!(
-            matches!(request(text).to_xml(), Err(SnapshotXmlError::IllegalChar(_))),
+            matches!(
+                request(text).to_xml(),
+                Err(SnapshotXmlError::IllegalChar(_))
+            ),
             "{text:?}"
         );
         assert!(redefine_with_description(OFF1, text).is_err(), "{text:?}");
@@ -132,7 +135,11 @@ fn redefine_replaces_only_the_description() {
             let out = redefine_with_description(base, text).unwrap();
             let back = SnapshotInfo::from_xml(&out).unwrap_or_else(|e| panic!("{text:?}: {e}"));
             assert_eq!(back.description.as_deref(), Some(text));
-            assert_eq!(without_description(&out), without_description(base), "{text:?}");
+            assert_eq!(
+                without_description(&out),
+                without_description(base),
+                "{text:?}"
+            );
             assert_eq!(
                 SnapshotInfo {
                     description: original.description.clone(),
@@ -153,7 +160,9 @@ fn redefine_inserts_after_name_and_removes_when_empty() {
     assert!(!DISK1.contains("<description>"));
     let out = redefine_with_description(DISK1, "new").unwrap();
     assert!(
-        out.starts_with("<domainsnapshot>\n  <name>disk1</name>\n  <description>new</description>\n  <state>"),
+        out.starts_with(
+            "<domainsnapshot>\n  <name>disk1</name>\n  <description>new</description>\n  <state>"
+        ),
         "{out}"
     );
     assert_eq!(redefine_with_description(&out, "").unwrap(), DISK1);
