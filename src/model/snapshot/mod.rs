@@ -21,3 +21,5 @@ mod parse_tests;
 mod plan_tests;
 #[cfg(test)]
 mod request_tests;
+#[cfg(test)]
+mod tree_tests;
