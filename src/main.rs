@@ -54,6 +54,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Can DOMAIN's memory state be captured? If not, why, and what to do
+    Check {
+        /// Domain name
+        domain: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,6 +105,7 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
 fn run_command(cmd: Cmd, target: Target) -> ExitCode {
     let result: Result<(), CliError> = match cmd {
         Cmd::List { json } => cli::list::run(&target, json),
+        Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,12 +19,18 @@ pub struct TuiOptions {
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
 /// path out of here, and on panic by ratatui's hook.
 pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let label = if opts.worker.demo {
         "demo host".to_string()
     } else {
-        opts.worker.connect.uri.clone().unwrap_or_else(|| "libvirt's default URI".into())
+        opts.worker
+            .connect
+            .uri
+            .clone()
+            .unwrap_or_else(|| "libvirt's default URI".into())
     };
     let worker = worker::spawn(opts.worker, tx);
     let mut terminal = ratatui::try_init()?;
@@ -46,6 +52,7 @@ async fn main_loop(
 ) -> color_eyre::Result<Option<String>> {
     let size = terminal.size()?;
     let mut app = App::new(label, size.width, size.height);
+    app.update(Msg::Tick { now: unix_now() });
     let mut keys = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -56,9 +63,16 @@ async fn main_loop(
             terminal.draw(|f| ui::draw(f, &app, &theme))?;
             dirty = false;
         }
+        // The clock only ticks while something runs: idle, nothing is written to the terminal.
+        let ticking = !app.jobs.running.is_empty();
         let msg = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)), if ticking => Msg::Tick { now: unix_now() },
             ev = keys.next() => match ev {
-                Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
+                Some(Ok(TermEvent::Key(k))) => {
+                    // Keys may start jobs or prefill names with the time: make it current.
+                    app.update(Msg::Tick { now: unix_now() });
+                    Msg::Key(k)
+                }
                 Some(Ok(TermEvent::Resize(width, height))) => Msg::Resize { width, height },
                 Some(Ok(_)) => continue,
                 // The terminal went away (SSH dropped): nothing left to draw on.
@@ -82,10 +96,20 @@ async fn main_loop(
                 match cmd {
                     Command::Quit => return Ok(None),
                     Command::Refresh => worker.send(Request::Refresh),
+                    Command::RefreshDomain { name } => worker.send(Request::RefreshDomain { name }),
+                    Command::StartJob { id, job } => worker.send(Request::StartJob { id, job }),
+                    Command::Control { id, control } => {
+                        worker.send(Request::Control { id, control })
+                    }
                 }
             }
         }
         dirty = true;
-        tokio::time::sleep(Duration::from_millis(0)).await;
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -36,8 +36,12 @@ impl DomainList {
         if filled.is_empty() {
             return;
         }
-        let index: std::collections::HashMap<&str, usize> =
-            self.rows.iter().enumerate().map(|(i, r)| (r.uuid.as_str(), i)).collect();
+        let index: std::collections::HashMap<&str, usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.uuid.as_str(), i))
+            .collect();
         let mut updates = Vec::with_capacity(filled.len());
         for row in filled {
             if let Some(&i) = index.get(row.uuid.as_str()) {

@@ -1,11 +1,14 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
+mod jobs;
 mod list;
 
+pub use jobs::{JobState, Jobs};
 pub use list::DomainList;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::libvirt::jobs::{Job, JobControl, JobId};
 use crate::libvirt::worker::Event;
 use crate::model::inventory::HostInfo;
 
@@ -24,18 +27,40 @@ pub enum Connection {
 }
 
 /// What `update` asks the outside world to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
     Refresh,
+    RefreshDomain { name: String },
+    StartJob { id: JobId, job: Job },
+    Control { id: JobId, control: JobControl },
+}
+
+/// The full-screen view under any overlay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    Domains,
+}
+
+/// A dialog or pane drawn over the screen; it takes the keys while open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
 }
 
 /// Everything `update` reacts to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Key(KeyEvent),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     Worker(Event),
+    /// The clock, in Unix seconds: sent once a second while jobs run, and before keys.
+    Tick {
+        now: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +74,11 @@ pub struct App {
     pub height: u16,
     /// Set once a refresh completed, so "no domains" is not claimed while still listing.
     pub listed: bool,
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    pub jobs: Jobs,
+    /// Unix seconds, from the last `Msg::Tick`.
+    pub now: u64,
 }
 
 impl App {
@@ -61,6 +91,10 @@ impl App {
             width,
             height,
             listed: false,
+            screen: Screen::Domains,
+            overlay: None,
+            jobs: Jobs::default(),
+            now: 0,
         }
     }
 
@@ -69,7 +103,8 @@ impl App {
     }
 
     pub fn page_rows(&self) -> usize {
-        usize::from(self.height.saturating_sub(CHROME_ROWS)).max(1)
+        let jobs = self.jobs.running.len().min(3) as u16;
+        usize::from(self.height.saturating_sub(CHROME_ROWS + jobs)).max(1)
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
@@ -81,8 +116,9 @@ impl App {
                 self.list.keep_visible(self.page_rows());
                 Vec::new()
             }
-            Msg::Worker(event) => {
-                self.on_worker(event);
+            Msg::Worker(event) => self.on_worker(event),
+            Msg::Tick { now } => {
+                self.now = now;
                 Vec::new()
             }
         }
@@ -95,6 +131,12 @@ impl App {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return vec![Command::Quit];
         }
+        if let Some(job) = self.jobs.pending_question().map(|j| j.id) {
+            return self.on_question_key(job, key);
+        }
+        if self.overlay.is_some() {
+            return self.on_overlay_key(key);
+        }
         self.status = None;
         let page = self.page_rows();
         match key.code {
@@ -105,6 +147,7 @@ impl App {
             KeyCode::Char('G') | KeyCode::End => self.list.move_to(usize::MAX, page),
             KeyCode::PageDown => self.list.move_by(page as isize, page),
             KeyCode::PageUp => self.list.move_by(-(page as isize), page),
+            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
             KeyCode::Char('R') | KeyCode::F(5) => {
                 self.status = Some("refreshing...".into());
                 return vec![Command::Refresh];
@@ -114,15 +157,53 @@ impl App {
         Vec::new()
     }
 
-    fn on_worker(&mut self, event: Event) {
+    /// y answers yes, n or Esc no; other keys wait, so a stray key never decides.
+    fn on_question_key(&mut self, id: JobId, key: KeyEvent) -> Vec<Command> {
+        let answer = match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => true,
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => false,
+            _ => return Vec::new(),
+        };
+        self.jobs.answered(id);
+        vec![Command::Control {
+            id,
+            control: JobControl::Answer(answer),
+        }]
+    }
+
+    fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        match self.overlay {
+            Some(Overlay::Help) | None => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?')
+                ) {
+                    self.overlay = None;
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Registers a job and returns the command that starts it.
+    pub fn start_job(&mut self, job: Job) -> Command {
+        let id = self.jobs.start(&job, self.now);
+        Command::StartJob { id, job }
+    }
+
+    fn on_worker(&mut self, event: Event) -> Vec<Command> {
         match event {
             Event::Connecting { uri } => self.connection = Connection::Connecting { uri },
             Event::Connected(host) => {
                 self.host = Some(*host);
                 self.connection = Connection::Connected;
+                // Progress notes from connecting (e.g. starting the demo) are done now.
+                self.status = None;
             }
             Event::ConnectFailed(e) => {
-                self.connection = Connection::Failed { message: e.to_string() }
+                self.connection = Connection::Failed {
+                    message: e.to_string(),
+                }
             }
             Event::DomainList(rows) => {
                 self.list.replace_all(rows);
@@ -136,8 +217,17 @@ impl App {
                 }
             }
             Event::Notice(text) => self.status = Some(text),
+            Event::Job { id, update } => {
+                if let Some((job, result)) = self.jobs.apply(id, update) {
+                    self.status = Some(match result {
+                        Ok(done) => done,
+                        Err(why) => format!("{} failed: {why}", job.title),
+                    });
+                }
+            }
             Event::Stopped => {}
         }
+        Vec::new()
     }
 }
 

@@ -9,7 +9,9 @@ fn key(c: KeyCode) -> Msg {
 
 fn app_with(n: usize) -> App {
     let mut app = App::new("test:///default".into(), 80, 24);
-    let rows = (0..n).map(|i| DomainInfo::named(format!("vm{i:03}"), format!("uuid-{i}"))).collect();
+    let rows = (0..n)
+        .map(|i| DomainInfo::named(format!("vm{i:03}"), format!("uuid-{i}")))
+        .collect();
     app.update(Msg::Worker(Event::DomainList(rows)));
     app
 }
@@ -40,7 +42,10 @@ fn paging_scrolls_and_keeps_selection_visible() {
     app.update(key(KeyCode::End));
     assert_eq!(app.list.selected, 99);
     assert_eq!(app.list.offset, 100 - page);
-    app.update(Msg::Resize { width: 80, height: 50 });
+    app.update(Msg::Resize {
+        width: 80,
+        height: 50,
+    });
     assert!(app.list.offset <= 100 - app.page_rows());
 }
 
@@ -72,6 +77,9 @@ fn a_new_listing_keeps_details_and_selection() {
 #[test]
 fn too_small_below_minimum() {
     let mut app = app_with(1);
-    app.update(Msg::Resize { width: 40, height: 10 });
+    app.update(Msg::Resize {
+        width: 40,
+        height: 10,
+    });
     assert!(app.too_small());
 }

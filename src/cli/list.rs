@@ -47,7 +47,9 @@ impl ListEntry {
             CpuEntry {
                 mode: b.mode,
                 model: b.model,
-                migratable: configured.and_then(|c| c.cpu.as_ref()).and_then(|c| c.migratable),
+                migratable: configured
+                    .and_then(|c| c.cpu.as_ref())
+                    .and_then(|c| c.migratable),
                 invtsc: b.invtsc,
                 tsc_frequency_hz: row.effective_config().and_then(|c| c.tsc_frequency_hz),
             }
@@ -82,7 +84,9 @@ pub fn collect(target: &Target) -> Result<(HostInfo, Vec<DomainInfo>), CliError>
             f.extend(batch);
         }
     });
-    let mut rows = filled.into_inner().map_err(|_| CliError::Runtime("worker panicked".into()))?;
+    let mut rows = filled
+        .into_inner()
+        .map_err(|_| CliError::Runtime("worker panicked".into()))?;
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((host, rows))
 }
@@ -156,8 +160,11 @@ fn render_text(entries: &[ListEntry]) -> String {
     }
     let mut out = String::new();
     for row in &table {
-        let line: Vec<String> =
-            row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

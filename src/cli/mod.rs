@@ -1,6 +1,7 @@
 //! One-shot commands: the same facts as the TUI, as text or JSON, with exit codes a script
 //! can rely on: 0 success, 1 runtime or libvirt error, 2 usage error, 3 refused by virtsnap.
 
+pub mod check;
 pub mod list;
 
 use crate::libvirt::{ConnectOptions, VirtError};

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod demo_session;
 pub mod error;
 pub mod inventory;
+pub mod jobs;
 pub mod vmdef;
 pub mod worker;
 

@@ -1,7 +1,10 @@
 //! The worker thread that owns the libvirt connection. The UI sends `Request`s and receives
 //! `Event`s; nothing here ever runs on the UI's thread.
 
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -11,6 +14,7 @@ use virt::connect::Connect;
 use super::connection::{self, ConnectOptions};
 use super::error::VirtError;
 use super::inventory;
+use super::jobs::{self, Job, JobContext, JobControl, JobId, JobUpdate};
 use crate::model::inventory::{DemoKind, DomainInfo, HostInfo};
 
 #[derive(Debug, Clone)]
@@ -22,10 +26,16 @@ pub struct WorkerOptions {
     pub refresh_every: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     /// Re-read every domain.
     Refresh,
+    /// Re-read one domain's row (after a job changed it).
+    RefreshDomain { name: String },
+    /// Start a long job on its own thread.
+    StartJob { id: JobId, job: Job },
+    /// Answer a running job's question, or cancel it.
+    Control { id: JobId, control: JobControl },
     /// Stop: the demo's VMs are destroyed first.
     Stop,
 }
@@ -45,6 +55,11 @@ pub enum Event {
     RefreshDone {
         names_after: Duration,
         filled_after: Duration,
+    },
+    /// Progress or the end of a job.
+    Job {
+        id: JobId,
+        update: JobUpdate,
     },
     /// Something the user should read once (e.g. which demo VMs were left off).
     Notice(String),
@@ -106,7 +121,14 @@ fn run(opts: WorkerOptions, requests: Receiver<Request>, events: UnboundedSender
             return;
         }
     };
+    let emit_shared: Arc<dyn Fn(Event) + Send + Sync> = {
+        let events = events.clone();
+        Arc::new(move |e| {
+            let _ = events.send(e);
+        })
+    };
     refresh(&session.conn, &emit);
+    let mut running: HashMap<JobId, Sender<JobControl>> = HashMap::new();
     let mut next_refresh = Instant::now() + opts.refresh_every;
     loop {
         let wait = next_refresh.saturating_duration_since(Instant::now());
@@ -114,6 +136,18 @@ fn run(opts: WorkerOptions, requests: Receiver<Request>, events: UnboundedSender
             Ok(Request::Refresh) => {
                 refresh(&session.conn, &emit);
                 next_refresh = Instant::now() + opts.refresh_every;
+            }
+            Ok(Request::RefreshDomain { name }) => refresh_one(&session.conn, &name, &emit),
+            Ok(Request::StartJob { id, job }) => {
+                let tx = spawn_job(session.conn.clone(), id, job, emit_shared.clone());
+                running.insert(id, tx);
+            }
+            Ok(Request::Control { id, control }) => {
+                if let Some(tx) = running.get(&id) {
+                    if tx.send(control).is_err() {
+                        running.remove(&id);
+                    }
+                }
             }
             Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {
@@ -176,4 +210,54 @@ pub fn refresh(conn: &Connect, emit: &(dyn Fn(Event) + Sync)) {
         names_after,
         filled_after: started.elapsed(),
     });
+}
+
+/// Re-reads one domain's row; a domain that vanished triggers a full listing instead.
+fn refresh_one(conn: &Connect, name: &str, emit: &(dyn Fn(Event) + Sync)) {
+    match inventory::lookup(conn, name) {
+        Ok(domain) => {
+            let mut row =
+                DomainInfo::named(name.to_string(), domain.uuid_string().unwrap_or_default());
+            inventory::fetch_details(&domain, &mut row);
+            emit(Event::DomainDetails(vec![row]));
+        }
+        Err(_) => refresh(conn, emit),
+    }
+}
+
+/// Runs a job on its own thread; the returned sender reaches its controls.
+fn spawn_job(
+    conn: Connect,
+    id: JobId,
+    job: Job,
+    emit: Arc<dyn Fn(Event) + Send + Sync>,
+) -> Sender<JobControl> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let domain = job.domain().map(str::to_string);
+    let emit_failure = emit.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("job-{id}"))
+        .spawn(move || {
+            let ctx = JobContext {
+                conn: &conn,
+                id,
+                emit: &*emit,
+                controls: rx,
+                cancelled: Arc::new(AtomicBool::new(false)),
+            };
+            let result = jobs::run(&ctx, job);
+            tracing::info!("job {id} finished: {result:?}");
+            if let Some(name) = domain {
+                refresh_one(&conn, &name, &*emit);
+            }
+            emit(Event::Job {
+                id,
+                update: JobUpdate::Finished(result),
+            });
+        });
+    if let Err(e) = spawned {
+        let update = JobUpdate::Finished(Err(format!("cannot start a thread for the job: {e}")));
+        emit_failure(Event::Job { id, update });
+    }
+    tx
 }

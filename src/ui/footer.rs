@@ -6,7 +6,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::App;
+use crate::app::{App, Screen};
+use ratatui::style::Style;
 
 pub fn draw_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(text) = &app.status {
@@ -15,19 +16,43 @@ pub fn draw_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("j/k", "move"),
-    ("g/G", "top/end"),
-    ("PgUp/PgDn", "page"),
-    ("R", "refresh"),
-    ("q", "quit"),
-];
+/// A key in the footer; a disabled one is drawn dimmed (the reason comes when pressed).
+pub struct FooterKey {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub enabled: bool,
+}
 
-pub fn draw_keys(frame: &mut Frame, area: Rect, theme: &Theme) {
+const fn on(key: &'static str, label: &'static str) -> FooterKey {
+    FooterKey {
+        key,
+        label,
+        enabled: true,
+    }
+}
+
+/// The footer for the current screen, most used keys first; `?` lists everything.
+pub fn footer_keys(app: &App) -> Vec<FooterKey> {
+    match app.screen {
+        Screen::Domains => vec![
+            on("j/k", "move"),
+            on("R", "refresh"),
+            on("?", "help"),
+            on("q", "quit"),
+        ],
+    }
+}
+
+pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut spans = Vec::new();
-    for (key, what) in KEYS {
-        spans.push(Span::styled(*key, theme.heading()));
-        spans.push(Span::raw(format!(" {what}  ")));
+    for k in footer_keys(app) {
+        let (key_style, label_style) = if k.enabled {
+            (theme.heading(), Style::new())
+        } else {
+            (theme.dim(), theme.dim())
+        };
+        spans.push(Span::styled(k.key, key_style));
+        spans.push(Span::styled(format!(" {}  ", k.label), label_style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -4,6 +4,8 @@ mod columns;
 mod domain_list;
 mod footer;
 mod header;
+mod help;
+pub mod jobs;
 pub mod theme;
 
 use ratatui::layout::{Constraint, Layout};
@@ -11,7 +13,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::{App, MIN_HEIGHT, MIN_WIDTH};
+use crate::app::{App, Overlay, Screen, MIN_HEIGHT, MIN_WIDTH};
 pub use theme::Theme;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -28,17 +30,26 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(text), area);
         return;
     }
-    let [header, body, status, footer] = Layout::vertical([
+    let [header, body, jobs_bar, status, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(3),
+        Constraint::Length(jobs::height(app)),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     header::draw(frame, header, app, theme);
-    domain_list::draw(frame, body, app, theme);
+    match app.screen {
+        Screen::Domains => domain_list::draw(frame, body, app, theme),
+    }
+    jobs::draw_bar(frame, jobs_bar, app, theme);
     footer::draw_status(frame, status, app, theme);
-    footer::draw_keys(frame, footer, theme);
+    footer::draw_keys(frame, footer, app, theme);
+    match &app.overlay {
+        Some(Overlay::Help) => help::draw(frame, app, theme),
+        None => {}
+    }
+    jobs::draw_question(frame, app, theme);
 }
 
 #[cfg(test)]

@@ -1,0 +1,44 @@
+//! `?`: every key of the current view.
+
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::jobs::centered;
+use super::Theme;
+use crate::app::{App, Screen};
+
+/// (key, what it does) for the screen under the help.
+pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
+    match app.screen {
+        Screen::Domains => vec![
+            ("j / k, arrows", "move down / up"),
+            ("g / G, Home / End", "first / last domain"),
+            ("PgUp / PgDn", "page up / down"),
+            ("R, F5", "refresh now"),
+            ("?", "this help"),
+            ("q, Ctrl-C", "quit"),
+        ],
+    }
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let keys = keys_for(app);
+    let area = centered(frame.area(), 60, keys.len() as u16 + 4);
+    frame.render_widget(Clear, area);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(theme.border())
+        .title(" Keys (Esc closes) ");
+    let width = keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let lines: Vec<Line> = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<width$}"), theme.heading()),
+                Span::raw(format!("  {what}")),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
