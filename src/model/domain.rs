@@ -394,30 +394,46 @@ fn parse_firmware(os: &Element) -> Option<Firmware> {
     })
 }
 
+/// The devices libvirt 11 / QEMU 10 refuse to migrate (see qemuMigrationSrcIsAllowed and the
+/// blockers QEMU registers): assigned PCI functions, mediated devices, virtiofs, vDPA,
+/// shared memory other than role='master', and transient disks.
 fn blocking_devices(devices: Option<&Element>) -> Vec<MigrationBlockingDevice> {
     let Some(devices) = devices else {
         return Vec::new();
     };
     let mut found = Vec::new();
     for device in &devices.children {
-        let blocking = match device.name.as_str() {
-            "hostdev"
-                if device.attr("mode").unwrap_or("subsystem") == "subsystem"
-                    && device.attr("type") == Some("pci") =>
-            {
+        let attr = |name: &str| device.attr(name).unwrap_or_default();
+        let child_attr = |child: &str, name: &str| {
+            device
+                .child(child)
+                .and_then(|c| c.attr(name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        // QEMU unplugs a failover VF with <teaming type='transient'/> before migrating.
+        let transient_teaming = child_attr("teaming", "type") == "transient";
+        let subsystem = device.attr("mode").unwrap_or("subsystem") == "subsystem";
+        let blocking = match (device.name.as_str(), device.attr("type")) {
+            ("hostdev", Some("pci")) if subsystem && !transient_teaming => {
                 Some(("hostdev-pci", pci_address(device)))
             }
-            "filesystem"
-                if device.child("driver").and_then(|d| d.attr("type")) == Some("virtiofs") =>
-            {
-                let target = device.child("target").and_then(|t| t.attr("dir"));
-                Some(("virtiofs", target.unwrap_or_default().to_string()))
+            ("hostdev", Some("mdev")) if subsystem => {
+                let uuid = device.child("source").and_then(|s| s.child("address"));
+                let uuid = uuid.and_then(|a| a.attr("uuid")).unwrap_or_default();
+                Some(("hostdev-mdev", uuid.to_string()))
             }
-            "interface" if device.attr("type") == Some("vdpa") => {
-                let source = device.child("source").and_then(|s| s.attr("dev"));
-                Some(("vdpa", source.unwrap_or_default().to_string()))
+            ("interface", Some("hostdev")) if !transient_teaming => {
+                Some(("hostdev-pci", pci_address(device)))
             }
-            "shmem" => Some(("shmem", device.attr("name").unwrap_or_default().to_string())),
+            ("interface", Some("vdpa")) => Some(("vdpa", child_attr("source", "dev"))),
+            ("filesystem", _) if child_attr("driver", "type") == "virtiofs" => {
+                Some(("virtiofs", child_attr("target", "dir")))
+            }
+            ("shmem", _) if attr("role") != "master" => Some(("shmem", attr("name").to_string())),
+            ("disk", _) if device.child("transient").is_some() => {
+                Some(("transient-disk", child_attr("target", "dev")))
+            }
             _ => None,
         };
         if let Some((kind, detail)) = blocking {
@@ -781,6 +797,39 @@ mod tests {
                 ("virtiofs", "share"),
                 ("vdpa", "/dev/vhost-vdpa-0"),
                 ("shmem", "ivshmem0"),
+            ]
+        );
+    }
+
+    #[test]
+    fn which_devices_block_migration() {
+        let xml = "<domain><devices>\
+            <interface type='hostdev'><source><address type='pci' domain='0x0000' bus='0x5e' \
+              slot='0x10' function='0x2'/></source></interface>\
+            <hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x04' \
+              slot='0x00' function='0x0'/></source><teaming type='transient' \
+              persistent='ua-net0'/></hostdev>\
+            <hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address \
+              uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>\
+            <hostdev mode='subsystem' type='usb'><source><vendor id='0x1'/></source></hostdev>\
+            <shmem name='master0' role='master'><model type='ivshmem-plain'/></shmem>\
+            <shmem name='peer0' role='peer'><model type='ivshmem-plain'/></shmem>\
+            <disk type='file' device='disk'><source file='/a'/><target dev='vda'/>\
+              <transient/></disk>\
+            </devices></domain>";
+        let cfg = DomainConfig::from_xml(xml).unwrap();
+        let found: Vec<_> = cfg
+            .blocking_devices
+            .iter()
+            .map(|d| (d.kind.as_str(), d.detail.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("hostdev-pci", "0000:5e:10.2"),
+                ("hostdev-mdev", "c2177883-f1bb-47f0-914d-32a22e3a8804"),
+                ("shmem", "peer0"),
+                ("transient-disk", "vda"),
             ]
         );
     }

@@ -1,7 +1,7 @@
 //! The memory-capture rule: can this VM's memory state be saved, and if not, why and what to do.
 //!
 //! QEMU refuses to save memory state when a migration blocker is registered: invariant TSC
-//! without a pinned TSC frequency, PCI host devices, virtiofs, vDPA, ivshmem. libvirt turns that
+//! without a pinned TSC frequency, PCI host devices, virtiofs, vDPA, shmem. libvirt turns that
 //! into "cannot migrate domain: ..." for memory snapshots, save and managed save. This module
 //! predicts it from the XML alone, so the user is told before asking.
 
@@ -363,7 +363,9 @@ fn device_phrase(device: &MigrationBlockingDevice) -> String {
         "hostdev-pci" => format!("the PCI host device{detail}"),
         "virtiofs" => format!("the virtiofs share{detail}"),
         "vdpa" => format!("the vDPA network interface{detail}"),
+        "hostdev-mdev" => format!("the mediated device{detail}"),
         "shmem" => format!("the shared memory device{detail}"),
+        "transient-disk" => format!("the transient disk{detail}"),
         other => format!("the {other} device{detail}"),
     }
 }
@@ -540,11 +542,7 @@ fn disk_only_refusal(running: &DomainConfig) -> Option<String> {
 pub fn explain_libvirt_error(libvirt_message: &str, input: &RuleInput) -> Option<String> {
     let lower = libvirt_message.to_ascii_lowercase();
     let about_invtsc = lower.contains("invtsc");
-    let migration_blocker = about_invtsc
-        || lower.contains("cannot migrate domain")
-        || lower.contains("migration blocker")
-        || lower.contains("non-migratable");
-    if !migration_blocker {
+    if !about_invtsc && !is_migration_blocker(&lower) {
         return None;
     }
     let verdict = evaluate(input);
@@ -556,6 +554,21 @@ pub fn explain_libvirt_error(libvirt_message: &str, input: &RuleInput) -> Option
         _ => unexpected_blocker_text(),
     };
     Some(format!("{explained}\n\nlibvirt said: {libvirt_message}"))
+}
+
+/// The wordings of qemuMigrationSrcIsAllowed (libvirt 11) and of QEMU's blockers, which
+/// libvirt passes on as "cannot migrate domain: <reasons>".
+fn is_migration_blocker(lower: &str) -> bool {
+    const MARKERS: [&str; 7] = [
+        "cannot migrate domain",
+        "cannot migrate a domain with",
+        "migration blocker",
+        "non-migratable",
+        "cannot be migrated",
+        "migration with virtiofs device is not supported",
+        "migration with transient disk is not supported",
+    ];
+    MARKERS.iter().any(|m| lower.contains(m))
 }
 
 fn unexpected_invtsc_text(input: &RuleInput) -> String {

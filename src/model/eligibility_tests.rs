@@ -684,6 +684,43 @@ fn libvirt_errors_the_rule_missed_are_still_explained() {
 }
 
 #[test]
+fn every_libvirt_migration_refusal_is_recognised() {
+    let cfg = domain("", "", VIRTIOFS);
+    let input = RuleInput {
+        persistent: &cfg,
+        live: Some(&cfg),
+        host: None,
+        state: DomainState::Running,
+        libvirt_version: LIBVIRT_11_3,
+    };
+    for message in [
+        "Requested operation is not valid: migration with virtiofs device is not supported",
+        "Operation not supported: cannot migrate a domain with <hostdev mode='subsystem' \
+         type='pci'>",
+        "Requested operation is not valid: vDPA devices cannot be migrated",
+        "Requested operation is not valid: shmem device 'x' cannot be migrated, only shmem \
+         with role='master' can be migrated",
+        "Requested operation is not valid: migration with transient disk is not supported",
+        "Requested operation is not valid: cannot migrate domain: VFIO device doesn't support \
+         migration",
+    ] {
+        let text = explain_libvirt_error(message, &input).unwrap();
+        // The rule saw the virtiofs share, so its own words lead.
+        assert!(
+            text.starts_with("Memory snapshots are not supported with the virtiofs share share"),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("libvirt said: {message}")));
+    }
+    for message in [
+        "Requested operation is not valid: domain has active block job",
+        "internal error: unable to execute QEMU command 'savevm': Error while writing VM state",
+    ] {
+        assert_eq!(explain_libvirt_error(message, &input), None, "{message}");
+    }
+}
+
+#[test]
 fn verdict_serializes_for_check_json() {
     let caps = invtsc_host();
     let v = running("hp-off", Some(&caps), DomainState::Running);
