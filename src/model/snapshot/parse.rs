@@ -218,8 +218,8 @@ impl SnapshotInfo {
                 Event::End(_) => {
                     path.pop();
                 }
-                Event::Text(t) => builder.text(&path, &t.xml10_content()?),
-                Event::CData(t) => builder.text(&path, &t.xml10_content()?),
+                Event::Text(t) => builder.text(&path, &t.decode()?),
+                Event::CData(t) => builder.text(&path, &t.decode()?),
                 Event::GeneralRef(r) => builder.text(&path, &resolve_ref(&r)?),
                 Event::Eof if !path.is_empty() => return Err(SnapshotXmlError::Truncated),
                 Event::Eof => break,

@@ -10,6 +10,9 @@ fn fixture(name: &str) -> SnapshotInfo {
         "qemu-extmem1" => include_str!("../../../tests/fixtures/snapshot/qemu-extmem1.xml"),
         "qemu-paused1" => include_str!("../../../tests/fixtures/snapshot/qemu-paused1.xml"),
         "qemu-rawoff1" => include_str!("../../../tests/fixtures/snapshot/qemu-rawoff1.xml"),
+        "qemu-hostile-description" => {
+            include_str!("../../../tests/fixtures/snapshot/qemu-hostile-description.xml")
+        }
         "test-root" => include_str!("../../../tests/fixtures/snapshot/test-root.xml"),
         "test-paused" => include_str!("../../../tests/fixtures/snapshot/test-paused.xml"),
         other => panic!("no fixture {other}"),
@@ -187,4 +190,16 @@ fn serializes_the_fields_the_cli_prints() {
     assert_eq!(v["location"], "external");
     assert_eq!(v["description"], serde_json::Value::Null);
     assert!(v.get("raw_xml").is_none());
+}
+
+#[test]
+fn description_written_by_virtsnap_comes_back_from_libvirt_verbatim() {
+    // Created through a planned request; libvirt writes the carriage return back literally.
+    let s = fixture("qemu-hostile-description");
+    assert_eq!(
+        s.description.as_deref(),
+        Some("</description><memory snapshot='external'/> & ]]> \"q\" 'a'\r\nline2")
+    );
+    assert_eq!(s.memory_mode, MemoryMode::No);
+    assert_eq!(s.state, SnapshotState::DiskSnapshot);
 }
