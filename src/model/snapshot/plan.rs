@@ -73,8 +73,10 @@ pub fn plan_create(
     memory_dir: &Path,
 ) -> Result<SnapshotPlan, PlanError> {
     let live = match state {
-        DomainState::Running | DomainState::Blocked | DomainState::Shutdown => true,
-        DomainState::Paused => true,
+        DomainState::Running
+        | DomainState::Blocked
+        | DomainState::Shutdown
+        | DomainState::Paused => true,
         DomainState::Shutoff => false,
         other => return Err(PlanError::UnsupportedState(other.label())),
     };
