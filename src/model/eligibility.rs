@@ -432,8 +432,23 @@ fn internal_possible(input: &RuleInput, running: &DomainConfig, notes: &mut Vec<
         .filter(|d| d.format.as_deref() != Some("qcow2"))
         .map(|d| d.target.clone())
         .collect();
+    // libvirt: "internal and full system snapshots require all disks to be selected".
+    let excluded: Vec<String> = running
+        .disks
+        .iter()
+        .filter(|d| !d.readonly && matches!(d.device, DiskDevice::Disk | DiskDevice::Lun))
+        .filter(|d| d.snapshot.as_deref().is_some_and(|s| s != "internal"))
+        .map(|d| d.target.clone())
+        .collect();
     let mut internal = true;
-    if writable.is_empty() {
+    if !excluded.is_empty() {
+        notes.push(format!(
+            "only an external memory snapshot works: an internal one needs every disk included, \
+             and {} is set to snapshot='no' or external",
+            join_words(&excluded)
+        ));
+        internal = false;
+    } else if writable.is_empty() {
         notes.push(
             "only an external memory snapshot works: an internal one needs a writable qcow2 disk \
              to hold the memory state"

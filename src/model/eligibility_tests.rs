@@ -529,6 +529,23 @@ fn internal_memory_snapshots_need_qcow2_disks() {
     );
 }
 
+#[test]
+fn internal_memory_snapshots_need_every_disk_included() {
+    // libvirt 11.3: "internal and full system snapshots require all disks to be selected".
+    let excluded = "<disk type='file' device='disk' snapshot='no'><driver type='qcow2'/>\
+                    <source file='/b'/><target dev='vdb'/></disk>";
+    let cfg = domain("", "", excluded);
+    let v = eval_one(&cfg, None, DomainState::Running);
+    assert!(v.memory.allowed && !v.memory.internal);
+    assert!(v
+        .memory
+        .notes
+        .iter()
+        .any(|n| n.contains("vdb is set to snapshot='no'")));
+    // Disk-only still covers vda.
+    assert!(v.disk_only.allowed);
+}
+
 fn disk_only_with(disks: &str) -> DiskOnlyVerdict {
     let xml = format!("<domain type='kvm'><name>t</name><devices>{disks}</devices></domain>");
     let cfg = DomainConfig::from_xml(&xml).unwrap();
