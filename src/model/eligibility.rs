@@ -126,10 +126,49 @@ pub fn evaluate(input: &RuleInput) -> Verdict {
             },
         };
     }
+    if input.state == DomainState::Pmsuspended {
+        return pmsuspended_verdict();
+    }
     let running = input.live.unwrap_or(input.persistent);
     Verdict {
         memory: memory_verdict(input, running),
         disk_only: disk_only_verdict(running),
+    }
+}
+
+/// libvirt refuses every snapshot of a guest suspended to RAM ("qemu doesn't support taking
+/// snapshots of PMSUSPENDED guests"), disk-only included.
+fn pmsuspended_verdict() -> Verdict {
+    let reason = "the guest is suspended to RAM (pmsuspended), and QEMU cannot snapshot it in \
+                  that state";
+    Verdict {
+        memory: MemoryVerdict {
+            allowed: false,
+            applicable: true,
+            blockers: vec![Blocker {
+                kind: "pmsuspended".to_string(),
+                message: capitalize(reason) + ".",
+            }],
+            remedies: vec![
+                "Wake the guest up (virsh dompmwakeup), then take a snapshot".to_string(),
+                OPTION_STOP.to_string(),
+            ],
+            remedy_actions: vec![Remedy::StopSnapshotStart],
+            internal: false,
+            external: false,
+            notes: Vec::new(),
+            intro: vec![
+                "Snapshots are not possible while the guest is suspended to RAM.".to_string(),
+                "QEMU cannot take any snapshot of a guest in the pmsuspended state.".to_string(),
+                LIMITATION.to_string(),
+            ],
+        },
+        disk_only: DiskOnlyVerdict {
+            allowed: false,
+            quiesce: false,
+            reason: Some(reason.to_string()),
+            quiesce_reason: Some("disk-only snapshots are not possible for this VM".to_string()),
+        },
     }
 }
 
@@ -255,8 +294,7 @@ fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
     }
 }
 
-/// How the headline names the CPU: "host-passthrough", "custom CPU (model X)" reads as
-/// "with custom (model X) CPU".
+/// How the headline names the configured CPU: "host-passthrough", "'custom' (model qemu64)".
 fn mode_phrase(mode: CpuMode, running: &DomainConfig) -> String {
     match mode {
         CpuMode::HostPassthrough => "host-passthrough".to_string(),

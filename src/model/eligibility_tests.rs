@@ -277,6 +277,25 @@ fn shut_off_and_crashed_are_not_applicable_but_disk_snapshots_work() {
 }
 
 #[test]
+fn a_guest_suspended_to_ram_cannot_be_snapshotted_at_all() {
+    let caps = invtsc_host();
+    let v = running("host-model", Some(&caps), DomainState::Pmsuspended);
+    assert!(v.memory.applicable && !v.memory.allowed);
+    assert_eq!(kinds(&v), ["pmsuspended"]);
+    assert!(!v.disk_only.allowed && !v.disk_only.quiesce);
+    assert_eq!(
+        v.memory.explanation().unwrap(),
+        "Snapshots are not possible while the guest is suspended to RAM.\n\
+         QEMU cannot take any snapshot of a guest in the pmsuspended state.\n\
+         This is a limitation of libvirt/QEMU, not of virtsnap.\n\
+         \n\
+         Options:\n\
+         1. Wake the guest up (virsh dompmwakeup), then take a snapshot\n\
+         2. Stop the VM first, then take a snapshot"
+    );
+}
+
+#[test]
 fn feature_policies_on_non_migratable_host_passthrough() {
     let caps = invtsc_host();
     let expect = [
