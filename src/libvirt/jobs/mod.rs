@@ -12,6 +12,8 @@ use virt::connect::Connect;
 
 use super::worker::Event;
 
+pub mod lifecycle;
+
 pub type JobId = u64;
 
 /// A unit of work the UI or the CLI asks for. Variants are added per feature.
@@ -21,6 +23,11 @@ pub enum Job {
     /// machinery in tests without touching any VM.
     #[doc(hidden)]
     Probe { seconds: u64 },
+    /// Start, shut down, force off, reboot, pause or resume one domain.
+    Lifecycle {
+        domain: String,
+        action: lifecycle::LifecycleAction,
+    },
 }
 
 impl Job {
@@ -28,6 +35,7 @@ impl Job {
     pub fn title(&self) -> String {
         match self {
             Job::Probe { seconds } => format!("probe {seconds}s"),
+            Job::Lifecycle { domain, action } => format!("{} {domain}", action.verb()),
         }
     }
 
@@ -35,6 +43,7 @@ impl Job {
     pub fn domain(&self) -> Option<&str> {
         match self {
             Job::Probe { .. } => None,
+            Job::Lifecycle { domain, .. } => Some(domain),
         }
     }
 }
@@ -130,6 +139,7 @@ impl JobContext<'_> {
 pub fn run(ctx: &JobContext, job: Job) -> Result<String, String> {
     match job {
         Job::Probe { seconds } => probe(ctx, seconds),
+        Job::Lifecycle { domain, action } => lifecycle::run(ctx, &domain, action),
     }
 }
 
