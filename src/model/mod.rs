@@ -2,10 +2,14 @@
 pub mod domain;
 pub mod eligibility;
 pub mod host;
+pub mod inventory;
 pub mod snapshot;
 mod xml;
 
-pub use domain::{CpuConfig, CpuMode, DomainConfig, DomainState};
+pub use domain::{
+    CpuConfig, CpuFeature, CpuMode, Disk, DiskDevice, DiskType, DomainConfig, DomainState,
+    FeaturePolicy, Firmware, GuestAgent, MigrationBlockingDevice,
+};
 pub use eligibility::{
     evaluate, explain_libvirt_error, invtsc_in_effect, Blocker, DiskOnlyVerdict, MemoryVerdict,
     Remedy, RuleInput, Verdict,
