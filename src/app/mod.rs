@@ -23,7 +23,11 @@ pub const CHROME_ROWS: u16 = 7;
 pub enum Connection {
     Connecting { uri: String },
     Connected,
+    /// The first connection failed.
     Failed { message: String },
+    /// Not connected now (lost, or still failing); the last known list stays on screen,
+    /// read-only, and the next attempt is `retry_in` seconds away.
+    Lost { reason: String, retry_in: u64 },
 }
 
 /// What `update` asks the outside world to do.
@@ -185,6 +189,25 @@ impl App {
         }
     }
 
+    /// Why a mutating action cannot run now, if it cannot: a read-only connection, or no
+    /// connection at all. Mutating keys show this in the status line and do nothing else.
+    pub fn mutation_refused(&self) -> Option<String> {
+        match &self.connection {
+            Connection::Connected => {}
+            Connection::Connecting { .. } => return Some("not connected yet".into()),
+            Connection::Failed { message } => return Some(format!("not connected: {message}")),
+            Connection::Lost { reason, .. } => {
+                return Some(format!("not connected to libvirt ({reason}); nothing was changed"))
+            }
+        }
+        match &self.host {
+            Some(h) if h.readonly => {
+                Some("the connection is read-only (--readonly): nothing can be changed".into())
+            }
+            _ => None,
+        }
+    }
+
     /// Registers a job and returns the command that starts it.
     pub fn start_job(&mut self, job: Job) -> Command {
         let id = self.jobs.start(&job, self.now);
@@ -199,6 +222,9 @@ impl App {
                 self.connection = Connection::Connected;
                 // Progress notes from connecting (e.g. starting the demo) are done now.
                 self.status = None;
+            }
+            Event::Disconnected { reason, retry_in } => {
+                self.connection = Connection::Lost { reason, retry_in };
             }
             Event::ConnectFailed(e) => {
                 self.connection = Connection::Failed {

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod demo;
 pub mod demo_session;
 pub mod error;
+pub mod events;
 pub mod inventory;
 pub mod jobs;
 pub mod vmdef;

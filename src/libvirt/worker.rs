@@ -13,6 +13,7 @@ use virt::connect::Connect;
 
 use super::connection::{self, ConnectOptions};
 use super::error::VirtError;
+use super::events::HostEvent;
 use super::inventory;
 use super::jobs::{self, Job, JobContext, JobControl, JobId, JobUpdate};
 use crate::model::inventory::{DemoKind, DomainInfo, HostInfo};
@@ -36,6 +37,8 @@ pub enum Request {
     StartJob { id: JobId, job: Job },
     /// Answer a running job's question, or cancel it.
     Control { id: JobId, control: JobControl },
+    /// From libvirt's callbacks (domain events, connection closed), not from the UI.
+    Host(HostEvent),
     /// Stop: the demo's VMs are destroyed first.
     Stop,
 }
@@ -47,6 +50,8 @@ pub enum Event {
     },
     Connected(Box<HostInfo>),
     ConnectFailed(VirtError),
+    /// Not connected (lost, or never made): the next attempt is `retry_in` seconds away.
+    Disconnected { reason: String, retry_in: u64 },
     /// The full set of domains, identities only (details follow). Rows not listed are gone.
     DomainList(Vec<DomainInfo>),
     /// Rows with their details filled in.
@@ -88,9 +93,10 @@ impl WorkerHandle {
 
 pub fn spawn(opts: WorkerOptions, events: UnboundedSender<Event>) -> WorkerHandle {
     let (tx, rx) = std::sync::mpsc::channel();
+    let self_tx = tx.clone();
     let thread = std::thread::Builder::new()
         .name("libvirt-worker".into())
-        .spawn(move || run(opts, rx, events))
+        .spawn(move || run(opts, rx, self_tx, events))
         .ok();
     WorkerHandle {
         requests: tx,
@@ -103,63 +109,132 @@ struct Session {
     demo: Option<super::demo_session::DemoSession>,
 }
 
-fn run(opts: WorkerOptions, requests: Receiver<Request>, events: UnboundedSender<Event>) {
-    let emit = |e: Event| {
-        let _ = events.send(e);
-    };
-    let session = match open_session(&opts, &emit) {
-        Ok(s) => s,
-        Err(e) => {
-            emit(Event::ConnectFailed(e));
-            // Stay until asked to stop so the UI can show the failure.
-            while let Ok(req) = requests.recv() {
-                if req == Request::Stop {
-                    break;
-                }
-            }
-            emit(Event::Stopped);
-            return;
-        }
-    };
+/// How long to wait before reconnect attempt `n` (1, 2, 4 ... 30 s).
+fn backoff(attempt: u32) -> u64 {
+    1u64.checked_shl(attempt).unwrap_or(u64::MAX).min(30)
+}
+
+fn run(
+    opts: WorkerOptions,
+    requests: Receiver<Request>,
+    self_tx: Sender<Request>,
+    events: UnboundedSender<Event>,
+) {
     let emit_shared: Arc<dyn Fn(Event) + Send + Sync> = {
         let events = events.clone();
         Arc::new(move |e| {
             let _ = events.send(e);
         })
     };
-    refresh(&session.conn, &emit);
+    let emit = |e: Event| emit_shared(e);
     let mut running: HashMap<JobId, Sender<JobControl>> = HashMap::new();
-    let mut next_refresh = Instant::now() + opts.refresh_every;
-    loop {
-        let wait = next_refresh.saturating_duration_since(Instant::now());
-        match requests.recv_timeout(wait) {
-            Ok(Request::Refresh) => {
-                refresh(&session.conn, &emit);
-                next_refresh = Instant::now() + opts.refresh_every;
+    let mut demo = None;
+    let mut attempt = 0u32;
+    let mut ever_connected = false;
+    'reconnect: loop {
+        let conn = match open_session(&opts, &emit) {
+            Ok(session) => {
+                if session.demo.is_some() {
+                    demo = session.demo;
+                }
+                session.conn
             }
-            Ok(Request::RefreshDomain { name }) => refresh_one(&session.conn, &name, &emit),
-            Ok(Request::StartJob { id, job }) => {
-                let tx = spawn_job(session.conn.clone(), id, job, emit_shared.clone());
-                running.insert(id, tx);
-            }
-            Ok(Request::Control { id, control }) => {
-                if let Some(tx) = running.get(&id) {
-                    if tx.send(control).is_err() {
-                        running.remove(&id);
-                    }
+            Err(e) => {
+                if !ever_connected && attempt == 0 {
+                    emit(Event::ConnectFailed(e.clone()));
+                }
+                let wait = backoff(attempt);
+                attempt += 1;
+                match wait_to_retry(&requests, wait, &e.to_string(), &emit, &mut running) {
+                    true => continue 'reconnect,
+                    false => break 'reconnect,
                 }
             }
-            Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                refresh(&session.conn, &emit);
-                next_refresh = Instant::now() + opts.refresh_every;
+        };
+        ever_connected = true;
+        let registrations = super::events::register(&conn, self_tx.clone(), Request::Host);
+        // Keepalive makes a silently dead link (an SSH tunnel gone) close within ~20 s.
+        if let Err(e) = conn.set_keep_alive(5, 3) {
+            tracing::debug!("keepalive not available: {}", e.message());
+        }
+        let mut lost: Option<String> = refresh(&conn, &emit).err();
+        let mut next_refresh = Instant::now() + opts.refresh_every;
+        while lost.is_none() {
+            let wait = next_refresh.saturating_duration_since(Instant::now());
+            match requests.recv_timeout(wait) {
+                Ok(Request::Refresh) | Err(RecvTimeoutError::Timeout) => {
+                    lost = refresh(&conn, &emit).err();
+                    next_refresh = Instant::now() + opts.refresh_every;
+                }
+                Ok(Request::RefreshDomain { name }) => refresh_one(&conn, &name, &emit),
+                Ok(Request::Host(HostEvent::DomainChanged { name, what })) => {
+                    tracing::debug!("event: {name} {what}");
+                    refresh_one(&conn, &name, &emit);
+                }
+                Ok(Request::Host(HostEvent::ConnectionClosed { reason })) => {
+                    lost = Some(reason.to_string());
+                }
+                Ok(Request::StartJob { id, job }) => {
+                    let tx = spawn_job(conn.clone(), id, job, emit_shared.clone());
+                    running.insert(id, tx);
+                }
+                Ok(Request::Control { id, control }) => control_job(&mut running, id, control),
+                Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                    drop(registrations);
+                    if let Some(demo) = demo.take() {
+                        demo.shutdown(&conn);
+                    }
+                    break 'reconnect;
+                }
             }
         }
-    }
-    if let Some(demo) = session.demo {
-        demo.shutdown(&session.conn);
+        drop(registrations);
+        let reason = lost.unwrap_or_default();
+        tracing::warn!("connection lost: {reason}");
+        if !wait_to_retry(&requests, backoff(0), &reason, &emit, &mut running) {
+            break 'reconnect;
+        }
+        attempt = 1;
     }
     emit(Event::Stopped);
+}
+
+fn control_job(running: &mut HashMap<JobId, Sender<JobControl>>, id: JobId, control: JobControl) {
+    if let Some(tx) = running.get(&id) {
+        if tx.send(control).is_err() {
+            running.remove(&id);
+        }
+    }
+}
+
+/// Counts down to the next connection attempt, telling the UI each second. Jobs cannot start
+/// meanwhile: they are refused with the reason, never queued. Returns false on Stop.
+fn wait_to_retry(
+    requests: &Receiver<Request>,
+    seconds: u64,
+    reason: &str,
+    emit: &dyn Fn(Event),
+    running: &mut HashMap<JobId, Sender<JobControl>>,
+) -> bool {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        emit(Event::Disconnected { reason: reason.to_string(), retry_in: left.as_secs_f64().ceil() as u64 });
+        match requests.recv_timeout(left.min(Duration::from_secs(1))) {
+            Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
+            Ok(Request::StartJob { id, .. }) => emit(Event::Job {
+                id,
+                update: JobUpdate::Finished(Err(format!(
+                    "not started: virtsnap is not connected to libvirt ({reason})"
+                ))),
+            }),
+            Ok(Request::Control { id, control }) => control_job(running, id, control),
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
 }
 
 fn open_session(opts: &WorkerOptions, emit: &dyn Fn(Event)) -> Result<Session, VirtError> {
@@ -189,14 +264,18 @@ fn open_session(opts: &WorkerOptions, emit: &dyn Fn(Event)) -> Result<Session, V
     Ok(Session { conn, demo: None })
 }
 
-/// Names first (one call), then details in parallel batches.
-pub fn refresh(conn: &Connect, emit: &(dyn Fn(Event) + Sync)) {
+/// Names first (one call), then details in parallel batches. Err when the connection is
+/// gone (the caller reconnects); other failures are shown and the loop goes on.
+pub fn refresh(conn: &Connect, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
     let started = Instant::now();
     let rows = match inventory::list_domains(conn) {
         Ok(rows) => rows,
         Err(e) => {
+            if !conn.is_alive().unwrap_or(false) {
+                return Err(e.to_string());
+            }
             emit(Event::Notice(e.to_string()));
-            return;
+            return Ok(());
         }
     };
     emit(Event::DomainList(
@@ -210,6 +289,7 @@ pub fn refresh(conn: &Connect, emit: &(dyn Fn(Event) + Sync)) {
         names_after,
         filled_after: started.elapsed(),
     });
+    Ok(())
 }
 
 /// Re-reads one domain's row; a domain that vanished triggers a full listing instead.
@@ -221,7 +301,10 @@ fn refresh_one(conn: &Connect, name: &str, emit: &(dyn Fn(Event) + Sync)) {
             inventory::fetch_details(&domain, &mut row);
             emit(Event::DomainDetails(vec![row]));
         }
-        Err(_) => refresh(conn, emit),
+        Err(_) => {
+            // Gone (undefined) or unreachable: a full listing settles which.
+            let _ = refresh(conn, emit);
+        }
     }
 }
 
@@ -245,7 +328,16 @@ fn spawn_job(
                 controls: rx,
                 cancelled: Arc::new(AtomicBool::new(false)),
             };
-            let result = jobs::run(&ctx, job);
+            let result = jobs::run(&ctx, job).map_err(|e| {
+            if conn.is_alive().unwrap_or(false) {
+                e
+            } else {
+                format!(
+                    "the connection to libvirt was lost while this ran, so its outcome is \
+                     unknown; the list and snapshots are re-read after reconnecting ({e})"
+                )
+            }
+        });
             tracing::info!("job {id} finished: {result:?}");
             if let Some(name) = domain {
                 refresh_one(&conn, &name, &*emit);

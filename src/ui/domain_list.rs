@@ -108,17 +108,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
 
     let header = Row::new(shown.iter().map(|i| Cell::from(TITLES[*i]))).style(theme.heading());
+    let connected = matches!(app.connection, Connection::Connected);
     let body: Vec<Row> = cells
         .iter()
         .enumerate()
         .map(|(n, c)| {
             let all = c.cells(theme);
             let row = Row::new(shown.iter().map(|i| all[*i].clone()));
+            // The last known list stays visible while disconnected, dimmed: it may be stale.
+            let mut style = if connected { Style::new() } else { theme.dim() };
             if app.list.offset + n == app.list.selected {
-                row.style(theme.selected())
-            } else {
-                row
+                style = style.patch(theme.selected());
             }
+            row.style(style)
         })
         .collect();
     let table = Table::new(body, constraints)

@@ -20,6 +20,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         (Connection::Failed { message }, _) => {
             second.push(Span::styled(message.clone(), theme.bad()));
         }
+        (Connection::Lost { reason, retry_in }, host) => {
+            match host {
+                Some(h) => {
+                    first.push(Span::styled(h.uri.clone(), theme.heading()));
+                    first.push(Span::raw(" "));
+                    first.push(Span::styled("[DISCONNECTED]", theme.bad()));
+                    second.push(Span::styled(
+                        format!("disconnected, reconnecting in {retry_in}s ({reason}); list is read-only"),
+                        theme.warn(),
+                    ));
+                }
+                None => second.push(Span::styled(
+                    format!("{reason}; retrying in {retry_in}s"),
+                    theme.bad(),
+                )),
+            }
+        }
         (Connection::Connected, Some(host)) => {
             first.push(Span::styled(host.uri.clone(), theme.heading()));
             if host.readonly {

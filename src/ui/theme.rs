@@ -64,7 +64,7 @@ impl Theme {
         if self.color {
             Style::new().fg(Color::DarkGray)
         } else {
-            Style::new()
+            Style::new().add_modifier(Modifier::DIM)
         }
     }
     pub fn selected(&self) -> Style {
