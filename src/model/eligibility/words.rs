@@ -1,0 +1,228 @@
+//! The words: headlines, cause lines and numbered options of the explanation.
+
+use super::{invtsc_cause, InvtscCause, MemoryVerdict, Remedy, RuleInput};
+use crate::model::domain::{CpuMode, DomainConfig, FeaturePolicy, MigrationBlockingDevice};
+use crate::model::host::HostCapabilities;
+
+pub(super) const OPTION_DISK_ONLY: &str =
+    "Create a disk-only snapshot (uncheck 'Include memory state')";
+pub(super) const OPTION_STOP: &str = "Stop the VM first, then take a snapshot";
+pub(super) const LIMITATION: &str = "This is a limitation of libvirt/QEMU, not of virtsnap.";
+pub(super) const USES_INVTSC: &str =
+    "This VM uses the 'invtsc' CPU flag which prevents memory state capture.";
+
+/// How the headline names the configured CPU: "host-passthrough", "'custom' (model qemu64)".
+pub(super) fn mode_phrase(mode: CpuMode, running: &DomainConfig) -> String {
+    match mode {
+        CpuMode::HostPassthrough => "host-passthrough".to_string(),
+        CpuMode::HostModel => "host-model".to_string(),
+        CpuMode::Maximum => "maximum".to_string(),
+        CpuMode::Custom => match running.cpu.as_ref().and_then(|c| c.model.as_deref()) {
+            Some(model) => format!("'custom' (model {model})"),
+            None => "'custom'".to_string(),
+        },
+        CpuMode::Default => "the hypervisor's default".to_string(),
+    }
+}
+
+pub(super) fn mode_name(mode: CpuMode) -> &'static str {
+    match mode {
+        CpuMode::HostPassthrough => "host-passthrough",
+        CpuMode::HostModel => "host-model",
+        CpuMode::Custom => "custom",
+        CpuMode::Maximum => "maximum",
+        CpuMode::Default => "default",
+    }
+}
+
+pub(super) fn policy_word(policy: FeaturePolicy) -> &'static str {
+    match policy {
+        FeaturePolicy::Force => "force",
+        FeaturePolicy::Require => "require",
+        FeaturePolicy::Optional => "optional",
+        FeaturePolicy::Disable => "disable",
+        FeaturePolicy::Forbid => "forbid",
+    }
+}
+
+pub(super) fn invtsc_cause_line(cause: InvtscCause) -> String {
+    match cause {
+        InvtscCause::Explicit(policy) => format!(
+            "invtsc is required by <feature policy='{}' name='invtsc'/>, and no TSC frequency \
+             is pinned.",
+            policy_word(policy)
+        ),
+        InvtscCause::NonMigratableHostCpu => "invtsc is exposed because migratable='off' and \
+                                              the host CPU has invtsc, and no TSC frequency is \
+                                              pinned."
+            .to_string(),
+    }
+}
+
+pub(super) fn push_invtsc_remedies(
+    cause: InvtscCause,
+    mode: CpuMode,
+    host: Option<&HostCapabilities>,
+    remedies: &mut Vec<String>,
+    actions: &mut Vec<Remedy>,
+) {
+    let copies_host = matches!(mode, CpuMode::HostPassthrough | CpuMode::Maximum);
+    match (copies_host, cause) {
+        (true, InvtscCause::NonMigratableHostCpu) => {
+            remedies.push(format!(
+                "Reconfigure the VM to use 'host-model' CPU instead of '{}'",
+                mode_name(mode)
+            ));
+            actions.push(Remedy::SwitchToHostModel);
+        }
+        (true, InvtscCause::Explicit(_)) => {
+            remedies.push(format!(
+                "Reconfigure the VM to use 'host-model' CPU instead of '{}', without the \
+                 'invtsc' feature",
+                mode_name(mode)
+            ));
+            actions.push(Remedy::SwitchToHostModel);
+        }
+        (false, _) => remedies.push(
+            "Remove the 'invtsc' feature from the VM's CPU definition (or set its policy to \
+             'optional')"
+                .to_string(),
+        ),
+    }
+    let keeps = if copies_host {
+        mode_name(mode)
+    } else {
+        "the 'invtsc' flag"
+    };
+    let hz = host.and_then(|h| h.tsc_frequency_hz);
+    let target = match hz {
+        Some(hz) => format!("the host's {hz} Hz"),
+        None => "the host's TSC frequency".to_string(),
+    };
+    remedies.push(format!(
+        "Pin the TSC frequency to {target} (keeps {keeps}; restoring on another host needs the \
+         same frequency or TSC scaling)"
+    ));
+    if let Some(hz) = hz {
+        actions.push(Remedy::PinTscFrequency { hz });
+    }
+}
+
+pub(super) fn device_phrase(device: &MigrationBlockingDevice) -> String {
+    let detail = if device.detail.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", device.detail)
+    };
+    match device.kind.as_str() {
+        "hostdev-pci" => format!("the PCI host device{detail}"),
+        "virtiofs" => format!("the virtiofs share{detail}"),
+        "vdpa" => format!("the vDPA network interface{detail}"),
+        "hostdev-mdev" => format!("the mediated device{detail}"),
+        "shmem" => format!("the shared memory device{detail}"),
+        "transient-disk" => format!("the transient disk{detail}"),
+        other => format!("the {other} device{detail}"),
+    }
+}
+
+pub(super) fn device_message(device: &MigrationBlockingDevice) -> String {
+    format!(
+        "{} cannot be migrated, so QEMU cannot save the VM's memory state.",
+        capitalize(&device_phrase(device))
+    )
+}
+
+pub(super) fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+pub(super) fn push_device_text(
+    devices: &[MigrationBlockingDevice],
+    leads: bool,
+    intro: &mut Vec<String>,
+    remedies: &mut Vec<String>,
+) {
+    if devices.is_empty() {
+        return;
+    }
+    let phrases: Vec<String> = devices.iter().map(device_phrase).collect();
+    let listed = join_words(&phrases);
+    if leads {
+        let headline = if devices.len() == 1 {
+            format!("Memory snapshots are not supported with {listed} attached.")
+        } else {
+            "Memory snapshots are not supported with the devices this VM uses.".to_string()
+        };
+        intro.push(headline);
+        intro.push(format!(
+            "This VM uses {listed}, which prevents memory state capture."
+        ));
+        intro.push(LIMITATION.to_string());
+    } else {
+        intro.push(format!(
+            "The VM also uses {listed}, which prevents memory state capture."
+        ));
+    }
+    remedies.push(format!("Detach {listed} from the VM"));
+}
+
+pub(super) fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+pub(super) fn unexpected_invtsc_text(input: &RuleInput) -> String {
+    let mode = input.persistent.cpu_mode();
+    let running = input.live.unwrap_or(input.persistent);
+    let mut remedies = vec![OPTION_DISK_ONLY.to_string(), OPTION_STOP.to_string()];
+    let mut actions = Vec::new();
+    let cause = match invtsc_cause(running, input.host) {
+        Some(cause) => cause,
+        None if matches!(mode, CpuMode::HostPassthrough | CpuMode::Maximum) => {
+            InvtscCause::NonMigratableHostCpu
+        }
+        None => InvtscCause::Explicit(FeaturePolicy::Require),
+    };
+    push_invtsc_remedies(cause, mode, input.host, &mut remedies, &mut actions);
+    let verdict = MemoryVerdict {
+        allowed: false,
+        applicable: true,
+        blockers: Vec::new(),
+        remedies,
+        remedy_actions: actions,
+        internal: false,
+        external: false,
+        notes: Vec::new(),
+        intro: vec![
+            format!(
+                "Memory snapshots are not supported with {} CPU.",
+                mode_phrase(mode, running)
+            ),
+            USES_INVTSC.to_string(),
+            LIMITATION.to_string(),
+            "libvirt reports that invtsc is in effect and no TSC frequency is pinned.".to_string(),
+        ],
+    };
+    verdict.explanation().unwrap_or_default()
+}
+
+pub(super) fn unexpected_blocker_text() -> String {
+    [
+        "Memory snapshots are not supported for this VM right now.",
+        "QEMU reports a device or setting that cannot be migrated, which prevents memory state \
+         capture.",
+        LIMITATION,
+        "",
+        "Options:",
+        &format!("1. {OPTION_DISK_ONLY}"),
+        &format!("2. {OPTION_STOP}"),
+    ]
+    .join("\n")
+}
