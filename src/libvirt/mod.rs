@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod inventory;
 pub mod jobs;
+pub mod snapshots;
 pub mod vmdef;
 pub mod worker;
 

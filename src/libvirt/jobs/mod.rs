@@ -12,7 +12,10 @@ use virt::connect::Connect;
 
 use super::worker::Event;
 
+pub mod delete;
+pub mod describe;
 pub mod lifecycle;
+pub mod revert;
 
 pub type JobId = u64;
 
@@ -28,6 +31,9 @@ pub enum Job {
         domain: String,
         action: lifecycle::LifecycleAction,
     },
+    RevertSnapshot(revert::RevertJob),
+    DeleteSnapshot(delete::DeleteJob),
+    DescribeSnapshot(describe::DescribeJob),
 }
 
 impl Job {
@@ -36,6 +42,9 @@ impl Job {
         match self {
             Job::Probe { seconds } => format!("probe {seconds}s"),
             Job::Lifecycle { domain, action } => format!("{} {domain}", action.verb()),
+            Job::RevertSnapshot(j) => format!("revert {}", j.domain),
+            Job::DeleteSnapshot(j) => format!("delete snapshot {}", j.domain),
+            Job::DescribeSnapshot(j) => format!("describe snapshot {}", j.domain),
         }
     }
 
@@ -44,6 +53,9 @@ impl Job {
         match self {
             Job::Probe { .. } => None,
             Job::Lifecycle { domain, .. } => Some(domain),
+            Job::RevertSnapshot(j) => Some(&j.domain),
+            Job::DeleteSnapshot(j) => Some(&j.domain),
+            Job::DescribeSnapshot(j) => Some(&j.domain),
         }
     }
 }
@@ -140,6 +152,9 @@ pub fn run(ctx: &JobContext, job: Job) -> Result<String, String> {
     match job {
         Job::Probe { seconds } => probe(ctx, seconds),
         Job::Lifecycle { domain, action } => lifecycle::run(ctx, &domain, action),
+        Job::RevertSnapshot(j) => revert::run(ctx, &j),
+        Job::DeleteSnapshot(j) => delete::run(ctx, &j),
+        Job::DescribeSnapshot(j) => describe::run(ctx, &j),
     }
 }
 
