@@ -11,13 +11,18 @@ use testnode::{mixed_domains, write_node};
 fn virtsnap(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_virtsnap"))
         .args(args)
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("virtsnap-test-state"))
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join("virtsnap-test-state"),
+        )
         .output()
         .expect("run virtsnap")
 }
 
 fn entry<'a>(list: &'a [Value], name: &str) -> &'a Value {
-    list.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name} missing"))
+    list.iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing"))
 }
 
 #[test]
@@ -25,7 +30,11 @@ fn list_json_reports_modes_states_and_markers() {
     let dir = tempfile::tempdir().unwrap();
     let (_, uri) = write_node(dir.path(), &mixed_domains());
     let out = virtsnap(&["-c", &uri, "list", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.len(), 8);
     let names: Vec<&str> = list.iter().map(|e| e["name"].as_str().unwrap()).collect();
@@ -59,14 +68,20 @@ fn list_json_reports_modes_states_and_markers() {
     assert_eq!(legacy["memory_snapshot"]["applicable"], false);
 
     let rt = entry(&list, "rt-custom-invtsc");
-    assert_eq!(rt["cpu"]["invtsc"], true, "invtsc require counts in any mode");
+    assert_eq!(
+        rt["cpu"]["invtsc"], true,
+        "invtsc require counts in any mode"
+    );
     assert_eq!(rt["memory_snapshot"]["allowed"], false);
     assert_eq!(rt["memory_snapshot"]["applicable"], true);
 
     assert_eq!(entry(&list, "build-maximum")["state"], "paused");
     assert_eq!(entry(&list, "build-maximum")["cpu"]["mode"], "maximum");
     assert_eq!(entry(&list, "plain-default")["cpu"]["mode"], "default");
-    assert_eq!(entry(&list, "plain-default")["current_snapshot"], Value::Null);
+    assert_eq!(
+        entry(&list, "plain-default")["current_snapshot"],
+        Value::Null
+    );
     assert_eq!(entry(&list, "mig-passthrough")["cpu"]["migratable"], true);
 }
 
@@ -78,7 +93,9 @@ fn list_text_has_a_row_per_domain() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 9, "{text}");
-    assert!(text.lines().any(|l| l.starts_with("web-passthrough") && l.contains("passthrough")));
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("web-passthrough") && l.contains("passthrough")));
 }
 
 #[test]
@@ -115,7 +132,11 @@ fn libvirt_default_uri_is_honoured() {
         .env("XDG_STATE_HOME", dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.len(), 8);
 }

@@ -1,18 +1,40 @@
-//! The domain list: rows in name order, the selection and the scroll offset.
+//! The domain list: rows in name order, the filter, the selection and the scroll offset.
+//! `selected` and `offset` index the visible (filtered) rows.
 
 use crate::model::inventory::DomainInfo;
+use crate::model::HostCapabilities;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DomainList {
     pub rows: Vec<DomainInfo>,
+    /// Indexes into `rows` of the rows the filter keeps, in order.
+    visible: Vec<usize>,
+    /// `/` filter text; empty shows everything.
+    pub filter: String,
+    /// The host's capabilities, for matching CPU markers such as `invtsc`.
+    pub host: Option<HostCapabilities>,
     pub selected: usize,
     /// First visible row.
     pub offset: usize,
 }
 
 impl DomainList {
+    pub fn visible_len(&self) -> usize {
+        self.visible.len()
+    }
+
+    pub fn visible_rows(&self) -> impl Iterator<Item = &DomainInfo> {
+        self.visible.iter().filter_map(|i| self.rows.get(*i))
+    }
+
     pub fn selected_row(&self) -> Option<&DomainInfo> {
-        self.rows.get(self.selected)
+        self.visible
+            .get(self.selected)
+            .and_then(|i| self.rows.get(*i))
+    }
+
+    pub fn row_by_name(&self, name: &str) -> Option<&DomainInfo> {
+        self.rows.iter().find(|r| r.name == name)
     }
 
     /// A new full listing: rows that were already known keep their details until the fresh
@@ -28,14 +50,16 @@ impl DomainList {
                 _ => r,
             })
             .collect();
-        self.reselect(selected_uuid.as_deref());
+        self.refilter(selected_uuid.as_deref());
     }
 
-    /// Rows with details: replace the matching rows in place.
+    /// Rows with details: replace the matching rows in place; a row not listed yet (defined
+    /// since the last listing) is added in name order.
     pub fn merge(&mut self, filled: Vec<DomainInfo>) {
         if filled.is_empty() {
             return;
         }
+        let selected_uuid = self.selected_row().map(|r| r.uuid.clone());
         let index: std::collections::HashMap<&str, usize> = self
             .rows
             .iter()
@@ -43,38 +67,75 @@ impl DomainList {
             .map(|(i, r)| (r.uuid.as_str(), i))
             .collect();
         let mut updates = Vec::with_capacity(filled.len());
+        let mut added = Vec::new();
         for row in filled {
-            if let Some(&i) = index.get(row.uuid.as_str()) {
-                updates.push((i, row));
+            match index.get(row.uuid.as_str()) {
+                Some(&i) => updates.push((i, row)),
+                None => added.push(row),
             }
         }
+        let grew = !added.is_empty();
         for (i, row) in updates {
             self.rows[i] = row;
         }
+        if grew {
+            self.rows.extend(added);
+            self.rows.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        if grew || !self.filter.is_empty() {
+            self.refilter(selected_uuid.as_deref());
+        }
     }
 
-    fn reselect(&mut self, uuid: Option<&str>) {
-        if let Some(uuid) = uuid {
-            if let Some(i) = self.rows.iter().position(|r| r.uuid == uuid) {
-                self.selected = i;
+    pub fn set_filter(&mut self, filter: String) {
+        let selected_uuid = self.selected_row().map(|r| r.uuid.clone());
+        self.filter = filter;
+        self.refilter(selected_uuid.as_deref());
+    }
+
+    fn refilter(&mut self, keep_uuid: Option<&str>) {
+        let query = self.filter.to_lowercase();
+        let host = self.host.as_ref();
+        self.visible = (0..self.rows.len())
+            .filter(|&i| query.is_empty() || matches(&self.rows[i], &query, host))
+            .collect();
+        if let Some(uuid) = keep_uuid {
+            if let Some(pos) = self.visible.iter().position(|&i| self.rows[i].uuid == uuid) {
+                self.selected = pos;
                 return;
             }
         }
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
     }
 
     pub fn move_by(&mut self, delta: isize, page: usize) {
-        if self.rows.is_empty() {
+        if self.visible.is_empty() {
             return;
         }
-        let last = self.rows.len() - 1;
+        let last = self.visible.len() - 1;
         let target = self.selected.saturating_add_signed(delta).min(last);
         self.move_to(target, page);
     }
 
     pub fn move_to(&mut self, index: usize, page: usize) {
-        self.selected = index.min(self.rows.len().saturating_sub(1));
+        self.selected = index.min(self.visible.len().saturating_sub(1));
         self.keep_visible(page);
+    }
+
+    /// Selects the first visible domain whose name starts with `prefix` (else contains it).
+    pub fn jump_to(&mut self, prefix: &str, page: usize) -> bool {
+        let names: Vec<&str> = self.visible_rows().map(|r| r.name.as_str()).collect();
+        let found = names
+            .iter()
+            .position(|n| n.starts_with(prefix))
+            .or_else(|| names.iter().position(|n| n.contains(prefix)));
+        match found {
+            Some(i) => {
+                self.move_to(i, page);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Scrolls the least needed to keep the selection on screen.
@@ -85,7 +146,21 @@ impl DomainList {
         } else if self.selected >= self.offset + page {
             self.offset = self.selected + 1 - page;
         }
-        let max_offset = self.rows.len().saturating_sub(page);
+        let max_offset = self.visible.len().saturating_sub(page);
         self.offset = self.offset.min(max_offset);
     }
+}
+
+/// The filter matches name, state, CPU mode and markers: `/passthrough`, `/paused`, `/invtsc`.
+fn matches(row: &DomainInfo, query: &str, host: Option<&HostCapabilities>) -> bool {
+    if row.name.to_lowercase().contains(query) {
+        return true;
+    }
+    if row.state.is_some_and(|s| s.label().contains(query)) {
+        return true;
+    }
+    row.cpu_badge(host).is_some_and(|b| {
+        b.mode_label().to_lowercase().contains(query)
+            || b.markers().iter().any(|m| m.contains(query))
+    })
 }

@@ -1,8 +1,11 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
+mod input;
 mod jobs;
 mod list;
 
+use input::InputOutcome;
+pub use input::{InputKind, InputLine};
 pub use jobs::{JobState, Jobs};
 pub use list::DomainList;
 
@@ -21,13 +24,20 @@ pub const CHROME_ROWS: u16 = 7;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Connection {
-    Connecting { uri: String },
+    Connecting {
+        uri: String,
+    },
     Connected,
     /// The first connection failed.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
     /// Not connected now (lost, or still failing); the last known list stays on screen,
     /// read-only, and the next attempt is `retry_in` seconds away.
-    Lost { reason: String, retry_in: u64 },
+    Lost {
+        reason: String,
+        retry_in: u64,
+    },
 }
 
 /// What `update` asks the outside world to do.
@@ -83,6 +93,8 @@ pub struct App {
     pub jobs: Jobs,
     /// Unix seconds, from the last `Msg::Tick`.
     pub now: u64,
+    /// A `/` or `:` prompt being typed.
+    pub input: Option<InputLine>,
 }
 
 impl App {
@@ -99,6 +111,7 @@ impl App {
             overlay: None,
             jobs: Jobs::default(),
             now: 0,
+            input: None,
         }
     }
 
@@ -141,9 +154,59 @@ impl App {
         if self.overlay.is_some() {
             return self.on_overlay_key(key);
         }
+        if self.input.is_some() {
+            return self.on_input_key(key);
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('r') {
+            self.status = Some("refreshing...".into());
+            return vec![Command::Refresh];
+        }
         self.status = None;
+        match self.screen {
+            Screen::Domains => self.on_domains_key(key),
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(input) = self.input.as_mut() else {
+            return Vec::new();
+        };
+        let outcome = input.on_key(key);
+        let (kind, text) = (input.kind, input.text.clone());
+        let page = self.page_rows();
+        match (kind, outcome) {
+            (InputKind::Filter, InputOutcome::Edited) => self.list.set_filter(text),
+            (InputKind::Filter, InputOutcome::Cancelled) => {
+                self.input = None;
+                self.list.set_filter(String::new());
+            }
+            (InputKind::Jump, InputOutcome::Accepted) => {
+                self.input = None;
+                if !text.is_empty() && !self.list.jump_to(&text, page) {
+                    // Not among the filtered rows: look in all of them.
+                    let filter = std::mem::take(&mut self.list.filter);
+                    self.list.set_filter(String::new());
+                    if !self.list.jump_to(&text, page) {
+                        self.list.set_filter(filter);
+                        self.status = Some(format!("no domain named like '{text}'"));
+                    }
+                }
+            }
+            (_, InputOutcome::Accepted) | (_, InputOutcome::Cancelled) => self.input = None,
+            _ => {}
+        }
+        self.list.keep_visible(page);
+        Vec::new()
+    }
+
+    fn on_domains_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let page = self.page_rows();
         match key.code {
+            KeyCode::Char('/') => {
+                self.input = Some(InputLine::new(InputKind::Filter, self.list.filter.clone()));
+            }
+            KeyCode::Char(':') => self.input = Some(InputLine::new(InputKind::Jump, String::new())),
+            KeyCode::Esc if !self.list.filter.is_empty() => self.list.set_filter(String::new()),
             KeyCode::Char('q') => return vec![Command::Quit],
             KeyCode::Char('j') | KeyCode::Down => self.list.move_by(1, page),
             KeyCode::Char('k') | KeyCode::Up => self.list.move_by(-1, page),
@@ -152,7 +215,7 @@ impl App {
             KeyCode::PageDown => self.list.move_by(page as isize, page),
             KeyCode::PageUp => self.list.move_by(-(page as isize), page),
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
-            KeyCode::Char('R') | KeyCode::F(5) => {
+            KeyCode::F(5) => {
                 self.status = Some("refreshing...".into());
                 return vec![Command::Refresh];
             }
@@ -197,7 +260,9 @@ impl App {
             Connection::Connecting { .. } => return Some("not connected yet".into()),
             Connection::Failed { message } => return Some(format!("not connected: {message}")),
             Connection::Lost { reason, .. } => {
-                return Some(format!("not connected to libvirt ({reason}); nothing was changed"))
+                return Some(format!(
+                    "not connected to libvirt ({reason}); nothing was changed"
+                ))
             }
         }
         match &self.host {
@@ -218,6 +283,7 @@ impl App {
         match event {
             Event::Connecting { uri } => self.connection = Connection::Connecting { uri },
             Event::Connected(host) => {
+                self.list.host = Some(host.capabilities.clone());
                 self.host = Some(*host);
                 self.connection = Connection::Connected;
                 // Progress notes from connecting (e.g. starting the demo) are done now.

@@ -83,3 +83,101 @@ fn too_small_below_minimum() {
     });
     assert!(app.too_small());
 }
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+#[test]
+fn slash_filters_live_and_esc_clears() {
+    let mut app = app_with(20);
+    app.update(key(KeyCode::Char('/')));
+    typed(&mut app, "vm01");
+    assert_eq!(app.list.visible_len(), 10, "vm010..vm019");
+    app.update(key(KeyCode::Enter));
+    assert!(app.input.is_none());
+    assert_eq!(app.list.selected_row().unwrap().name, "vm010");
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.list.visible_len(), 20);
+    assert_eq!(
+        app.list.selected_row().unwrap().name,
+        "vm010",
+        "selection kept"
+    );
+}
+
+#[test]
+fn filter_matches_state_and_cpu_mode() {
+    let mut app = App::new("x".into(), 80, 24);
+    let mut a = DomainInfo::named("a".into(), "ua".into());
+    a.state = Some(crate::model::DomainState::Paused);
+    let b = DomainInfo::named("b".into(), "ub".into());
+    app.update(Msg::Worker(Event::DomainList(vec![a, b])));
+    app.list.set_filter("paused".into());
+    assert_eq!(app.list.visible_len(), 1);
+    assert_eq!(app.list.selected_row().unwrap().name, "a");
+}
+
+#[test]
+fn colon_jumps_even_outside_the_filter() {
+    let mut app = app_with(50);
+    app.list.set_filter("vm00".into());
+    app.update(key(KeyCode::Char(':')));
+    typed(&mut app, "vm042");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.list.selected_row().unwrap().name, "vm042");
+    app.update(key(KeyCode::Char(':')));
+    typed(&mut app, "nope");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.status.as_deref(), Some("no domain named like 'nope'"));
+}
+
+#[test]
+fn mutations_are_refused_while_disconnected_or_read_only() {
+    let mut app = app_with(1);
+    assert!(app.mutation_refused().is_some(), "not connected yet");
+    app.update(Msg::Worker(Event::Disconnected {
+        reason: "daemon gone".into(),
+        retry_in: 4,
+    }));
+    assert!(app.mutation_refused().unwrap().contains("daemon gone"));
+}
+
+#[test]
+fn job_question_takes_y_or_n_only() {
+    use crate::libvirt::jobs::{JobQuestion, JobUpdate};
+    let mut app = app_with(1);
+    let cmd = app.start_job(Job::Probe { seconds: 1 });
+    let Command::StartJob { id, .. } = cmd else {
+        panic!("{cmd:?}")
+    };
+    let q = JobQuestion {
+        text: "force?".into(),
+        yes: "force".into(),
+        no: "keep".into(),
+    };
+    app.update(Msg::Worker(Event::Job {
+        id,
+        update: JobUpdate::Question(q),
+    }));
+    assert!(
+        app.update(key(KeyCode::Char('j'))).is_empty(),
+        "stray keys wait"
+    );
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert_eq!(
+        cmds,
+        vec![Command::Control {
+            id,
+            control: JobControl::Answer(true)
+        }]
+    );
+    app.update(Msg::Worker(Event::Job {
+        id,
+        update: JobUpdate::Finished(Ok("done".into())),
+    }));
+    assert!(app.jobs.running.is_empty());
+    assert_eq!(app.status.as_deref(), Some("done"));
+}

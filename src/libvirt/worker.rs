@@ -51,7 +51,10 @@ pub enum Event {
     Connected(Box<HostInfo>),
     ConnectFailed(VirtError),
     /// Not connected (lost, or never made): the next attempt is `retry_in` seconds away.
-    Disconnected { reason: String, retry_in: u64 },
+    Disconnected {
+        reason: String,
+        retry_in: u64,
+    },
     /// The full set of domains, identities only (details follow). Rows not listed are gone.
     DomainList(Vec<DomainInfo>),
     /// Rows with their details filled in.
@@ -222,7 +225,10 @@ fn wait_to_retry(
         if left.is_zero() {
             return true;
         }
-        emit(Event::Disconnected { reason: reason.to_string(), retry_in: left.as_secs_f64().ceil() as u64 });
+        emit(Event::Disconnected {
+            reason: reason.to_string(),
+            retry_in: left.as_secs_f64().ceil() as u64,
+        });
         match requests.recv_timeout(left.min(Duration::from_secs(1))) {
             Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => return false,
             Ok(Request::StartJob { id, .. }) => emit(Event::Job {
@@ -329,15 +335,15 @@ fn spawn_job(
                 cancelled: Arc::new(AtomicBool::new(false)),
             };
             let result = jobs::run(&ctx, job).map_err(|e| {
-            if conn.is_alive().unwrap_or(false) {
-                e
-            } else {
-                format!(
-                    "the connection to libvirt was lost while this ran, so its outcome is \
+                if conn.is_alive().unwrap_or(false) {
+                    e
+                } else {
+                    format!(
+                        "the connection to libvirt was lost while this ran, so its outcome is \
                      unknown; the list and snapshots are re-read after reconnecting ({e})"
-                )
-            }
-        });
+                    )
+                }
+            });
             tracing::info!("job {id} finished: {result:?}");
             if let Some(name) = domain {
                 refresh_one(&conn, &name, &*emit);

@@ -17,18 +17,25 @@ const TITLES: [&str; 8] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let rows = &app.list.rows;
-    let loaded = rows.iter().filter(|r| r.is_loaded()).count();
-    let title = if rows.len() == loaded {
-        format!(" Domains ({}) ", rows.len())
+    let all = &app.list.rows;
+    let loaded = all.iter().filter(|r| r.is_loaded()).count();
+    let mut title = if all.len() == loaded {
+        format!(" Domains ({}) ", all.len())
     } else {
         format!(
             " Domains ({}, reading {}/{}) ",
-            rows.len(),
+            all.len(),
             loaded,
-            rows.len()
+            all.len()
         )
     };
+    if !app.list.filter.is_empty() {
+        title.push_str(&format!(
+            "filter /{}: {} shown (Esc clears) ",
+            app.list.filter,
+            app.list.visible_len()
+        ));
+    }
     let block = Block::new()
         .borders(Borders::TOP | Borders::BOTTOM)
         .border_set(theme.border())
@@ -36,8 +43,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    if rows.is_empty() {
+    if app.list.visible_len() == 0 {
         let text = match &app.connection {
+            _ if !all.is_empty() => "No domain matches the filter.",
             Connection::Failed { .. } => "Not connected.",
             _ if app.listed => "No domains on this connection.",
             _ => "Listing domains...",
@@ -48,9 +56,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
     let host = app.host.as_ref();
     let page = usize::from(inner.height.saturating_sub(1));
-    let visible = &rows[app.list.offset.min(rows.len())..];
-    let visible = &visible[..visible.len().min(page)];
-    let cells: Vec<RowText> = visible.iter().map(|r| RowText::of(r, host)).collect();
+    let cells: Vec<RowText> = app
+        .list
+        .visible_rows()
+        .skip(app.list.offset)
+        .take(page)
+        .map(|r| RowText::of(r, host))
+        .collect();
 
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
         cells.iter().map(f).max().unwrap_or(0).max(floor).min(60) as u16

@@ -6,7 +6,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Theme;
-use crate::app::{App, Screen};
+use crate::app::{App, InputKind, Screen};
 use ratatui::style::Style;
 
 pub fn draw_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -36,7 +36,7 @@ pub fn footer_keys(app: &App) -> Vec<FooterKey> {
     match app.screen {
         Screen::Domains => vec![
             on("j/k", "move"),
-            on("R", "refresh"),
+            on("/", "filter"),
             on("?", "help"),
             on("q", "quit"),
         ],
@@ -44,6 +44,20 @@ pub fn footer_keys(app: &App) -> Vec<FooterKey> {
 }
 
 pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(input) = &app.input {
+        let hint = match input.kind {
+            InputKind::Filter => "  (name, state, CPU mode or marker; Enter keeps, Esc clears)",
+            InputKind::Jump => "  (domain name; Enter jumps, Esc cancels)",
+        };
+        let cursor = if theme.ascii { "_" } else { "█" };
+        let line = Line::from(vec![
+            Span::styled(format!("{}{}", input.prompt(), input.text), theme.heading()),
+            Span::raw(cursor),
+            Span::styled(hint, theme.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut spans = Vec::new();
     for k in footer_keys(app) {
         let (key_style, label_style) = if k.enabled {

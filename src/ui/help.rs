@@ -15,7 +15,10 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("j / k, arrows", "move down / up"),
             ("g / G, Home / End", "first / last domain"),
             ("PgUp / PgDn", "page up / down"),
-            ("R, F5", "refresh now"),
+            ("/", "filter by name, state, CPU mode or marker"),
+            (":", "jump to a domain by name"),
+            ("Esc", "clear the filter"),
+            ("F5, Ctrl-R", "refresh now"),
             ("?", "this help"),
             ("q, Ctrl-C", "quit"),
         ],
@@ -24,7 +27,12 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let keys = keys_for(app);
-    let area = centered(frame.area(), 60, keys.len() as u16 + 4);
+    let widest = keys
+        .iter()
+        .map(|(k, w)| k.len() + w.len() + 2)
+        .max()
+        .unwrap_or(20);
+    let area = centered(frame.area(), widest as u16 + 2, keys.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block = Block::new()
         .borders(Borders::ALL)

@@ -26,10 +26,17 @@ pub struct NodeDomain {
 #[derive(Debug, Clone)]
 pub enum NodeCpu {
     None,
-    Passthrough { migratable: Option<bool> },
+    Passthrough {
+        migratable: Option<bool>,
+    },
     HostModel,
-    Custom { model: String, invtsc_policy: Option<String> },
-    Maximum { migratable: Option<bool> },
+    Custom {
+        model: String,
+        invtsc_policy: Option<String>,
+    },
+    Maximum {
+        migratable: Option<bool>,
+    },
 }
 
 impl NodeDomain {
@@ -48,30 +55,64 @@ impl NodeDomain {
 
 /// One domain of every mode and state the list must show.
 pub fn mixed_domains() -> Vec<NodeDomain> {
-    let mut pinned = NodeDomain::new("db-tsc-pinned", 1, NodeCpu::Passthrough { migratable: Some(false) });
+    let mut pinned = NodeDomain::new(
+        "db-tsc-pinned",
+        1,
+        NodeCpu::Passthrough {
+            migratable: Some(false),
+        },
+    );
     pinned.tsc_frequency_hz = Some(2_592_000_000);
     let mut with_snaps = NodeDomain::new("app-host-model", 1, NodeCpu::HostModel);
     with_snaps.snapshots = vec![
         ("before-upgrade".into(), None, 1_700_000_000),
-        ("after-upgrade".into(), Some("before-upgrade".into()), 1_700_003_600),
+        (
+            "after-upgrade".into(),
+            Some("before-upgrade".into()),
+            1_700_003_600,
+        ),
     ];
     vec![
-        NodeDomain::new("web-passthrough", 1, NodeCpu::Passthrough { migratable: Some(false) }),
+        NodeDomain::new(
+            "web-passthrough",
+            1,
+            NodeCpu::Passthrough {
+                migratable: Some(false),
+            },
+        ),
         pinned,
         with_snaps,
         NodeDomain::new(
             "legacy-qemu64",
             5,
-            NodeCpu::Custom { model: "qemu64".into(), invtsc_policy: None },
+            NodeCpu::Custom {
+                model: "qemu64".into(),
+                invtsc_policy: None,
+            },
         ),
         NodeDomain::new(
             "rt-custom-invtsc",
             1,
-            NodeCpu::Custom { model: "qemu64".into(), invtsc_policy: Some("require".into()) },
+            NodeCpu::Custom {
+                model: "qemu64".into(),
+                invtsc_policy: Some("require".into()),
+            },
         ),
-        NodeDomain::new("build-maximum", 3, NodeCpu::Maximum { migratable: Some(false) }),
+        NodeDomain::new(
+            "build-maximum",
+            3,
+            NodeCpu::Maximum {
+                migratable: Some(false),
+            },
+        ),
         NodeDomain::new("plain-default", 5, NodeCpu::None),
-        NodeDomain::new("mig-passthrough", 1, NodeCpu::Passthrough { migratable: Some(true) }),
+        NodeDomain::new(
+            "mig-passthrough",
+            1,
+            NodeCpu::Passthrough {
+                migratable: Some(true),
+            },
+        ),
     ]
 }
 
@@ -89,16 +130,24 @@ pub fn node_xml(domains: &[NodeDomain]) -> String {
 }
 
 fn text(w: &mut Writer<Cursor<Vec<u8>>>, tag: &str, value: &str) -> std::io::Result<()> {
-    w.create_element(tag).write_text_content(BytesText::new(value))?;
+    w.create_element(tag)
+        .write_text_content(BytesText::new(value))?;
     Ok(())
 }
 
 fn write_domain(w: &mut Writer<Cursor<Vec<u8>>>, i: usize, d: &NodeDomain) -> std::io::Result<()> {
-    let start = BytesStart::new("domain").with_attributes([("type", "test"), ("xmlns:test", TEST_NS)]);
+    let start =
+        BytesStart::new("domain").with_attributes([("type", "test"), ("xmlns:test", TEST_NS)]);
     w.write_event(Event::Start(start))?;
     text(w, "name", &d.name)?;
-    text(w, "uuid", &format!("6f1c{:04x}-0000-4000-8000-{:012x}", i % 0xffff, i))?;
-    w.create_element("memory").with_attribute(("unit", "KiB")).write_text_content(BytesText::new(&d.memory_kib.to_string()))?;
+    text(
+        w,
+        "uuid",
+        &format!("6f1c{:04x}-0000-4000-8000-{:012x}", i % 0xffff, i),
+    )?;
+    w.create_element("memory")
+        .with_attribute(("unit", "KiB"))
+        .write_text_content(BytesText::new(&d.memory_kib.to_string()))?;
     text(w, "vcpu", &d.vcpus.to_string())?;
     w.write_event(Event::Start(BytesStart::new("os")))?;
     text(w, "type", "hvm")?;
@@ -106,7 +155,11 @@ fn write_domain(w: &mut Writer<Cursor<Vec<u8>>>, i: usize, d: &NodeDomain) -> st
     match &d.cpu {
         NodeCpu::None => {}
         NodeCpu::Passthrough { migratable } | NodeCpu::Maximum { migratable } => {
-            let mode = if matches!(d.cpu, NodeCpu::Maximum { .. }) { "maximum" } else { "host-passthrough" };
+            let mode = if matches!(d.cpu, NodeCpu::Maximum { .. }) {
+                "maximum"
+            } else {
+                "host-passthrough"
+            };
             let mut cpu = BytesStart::new("cpu").with_attributes([("mode", mode)]);
             if let Some(m) = migratable {
                 cpu.push_attribute(("migratable", if *m { "on" } else { "off" }));
@@ -114,20 +167,35 @@ fn write_domain(w: &mut Writer<Cursor<Vec<u8>>>, i: usize, d: &NodeDomain) -> st
             w.write_event(Event::Empty(cpu))?;
         }
         NodeCpu::HostModel => {
-            w.write_event(Event::Empty(BytesStart::new("cpu").with_attributes([("mode", "host-model")])))?;
+            w.write_event(Event::Empty(
+                BytesStart::new("cpu").with_attributes([("mode", "host-model")]),
+            ))?;
         }
-        NodeCpu::Custom { model, invtsc_policy } => {
-            w.write_event(Event::Start(BytesStart::new("cpu").with_attributes([("mode", "custom"), ("match", "exact")])))?;
+        NodeCpu::Custom {
+            model,
+            invtsc_policy,
+        } => {
+            w.write_event(Event::Start(
+                BytesStart::new("cpu").with_attributes([("mode", "custom"), ("match", "exact")]),
+            ))?;
             text(w, "model", model)?;
             if let Some(p) = invtsc_policy {
-                w.write_event(Event::Empty(BytesStart::new("feature").with_attributes([("policy", p.as_str()), ("name", "invtsc")])))?;
+                w.write_event(Event::Empty(
+                    BytesStart::new("feature")
+                        .with_attributes([("policy", p.as_str()), ("name", "invtsc")]),
+                ))?;
             }
             w.write_event(Event::End(BytesEnd::new("cpu")))?;
         }
     }
     if let Some(hz) = d.tsc_frequency_hz {
-        w.write_event(Event::Start(BytesStart::new("clock").with_attributes([("offset", "utc")])))?;
-        w.write_event(Event::Empty(BytesStart::new("timer").with_attributes([("name", "tsc"), ("frequency", hz.to_string().as_str())])))?;
+        w.write_event(Event::Start(
+            BytesStart::new("clock").with_attributes([("offset", "utc")]),
+        ))?;
+        w.write_event(Event::Empty(BytesStart::new("timer").with_attributes([
+            ("name", "tsc"),
+            ("frequency", hz.to_string().as_str()),
+        ])))?;
         w.write_event(Event::End(BytesEnd::new("clock")))?;
     }
     text(w, "test:runstate", &d.runstate.to_string())?;
@@ -136,14 +204,26 @@ fn write_domain(w: &mut Writer<Cursor<Vec<u8>>>, i: usize, d: &NodeDomain) -> st
     for (n, (name, parent, created)) in d.snapshots.iter().enumerate() {
         w.write_event(Event::Start(BytesStart::new("test:domainsnapshot")))?;
         text(w, "name", name)?;
-        text(w, "state", if d.runstate == 5 { "shutoff" } else { "running" })?;
+        text(
+            w,
+            "state",
+            if d.runstate == 5 {
+                "shutoff"
+            } else {
+                "running"
+            },
+        )?;
         if let Some(p) = parent {
             w.write_event(Event::Start(BytesStart::new("parent")))?;
             text(w, "name", p)?;
             w.write_event(Event::End(BytesEnd::new("parent")))?;
         }
         text(w, "creationTime", &created.to_string())?;
-        text(w, "active", if n + 1 == d.snapshots.len() { "1" } else { "0" })?;
+        text(
+            w,
+            "active",
+            if n + 1 == d.snapshots.len() { "1" } else { "0" },
+        )?;
         w.write_event(Event::End(BytesEnd::new("test:domainsnapshot")))?;
     }
     w.write_event(Event::End(BytesEnd::new("domain")))
