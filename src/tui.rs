@@ -32,6 +32,7 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
             .clone()
             .unwrap_or_else(|| "libvirt's default URI".into())
     };
+    let demo = opts.worker.demo;
     let worker = worker::spawn(opts.worker, tx);
     let mut terminal = ratatui::try_init()?;
     let result = runtime.block_on(main_loop(&mut terminal, rx, &worker, label, opts.theme));
@@ -39,7 +40,8 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     if let Some(stopping) = result.as_ref().ok().and_then(|s| s.clone()) {
         tracing::info!("{stopping}");
     }
-    worker.stop();
+    // The demo destroys its VMs on the way out: give it time for that.
+    worker.stop(Duration::from_secs(if demo { 30 } else { 5 }));
     result.map(|_| ())
 }
 
@@ -62,12 +64,21 @@ async fn main_loop(
         if dirty {
             terminal.draw(|f| ui::draw(f, &app, &theme))?;
             dirty = false;
+            // A hidden switch for testing that a panic restores the terminal.
+            if std::env::var_os("VIRTSNAP_DEBUG_PANIC").is_some() {
+                panic!("VIRTSNAP_DEBUG_PANIC is set: panicking on purpose");
+            }
         }
         // The clock only ticks while something runs: idle, nothing is written to the terminal.
         let ticking = !app.jobs.running.is_empty();
         let msg = tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)), if ticking => Msg::Tick { now: unix_now() },
             ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) if is_suspend(&k) => {
+                    suspend(terminal)?;
+                    dirty = true;
+                    continue;
+                }
                 Some(Ok(TermEvent::Key(k))) => {
                     // Keys may start jobs or prefill names with the time: make it current.
                     app.update(Msg::Tick { now: unix_now() });
@@ -83,7 +94,17 @@ async fn main_loop(
                 None => return Ok(Some("worker ended".into())),
             },
             _ = sigterm.recv() => return Ok(Some("SIGTERM".into())),
-            _ = sighup.recv() => return Ok(Some("SIGHUP: the terminal hung up".into())),
+            _ = sighup.recv() => {
+                // The SSH session went away. Running jobs are libvirt calls in flight: a
+                // daemon completes them server-side; nothing here waits for them.
+                for job in &app.jobs.running {
+                    tracing::warn!(
+                        "terminal hung up while '{}' ran ({}): left to libvirt to complete",
+                        job.title, job.step
+                    );
+                }
+                return Ok(Some("SIGHUP: the terminal hung up".into()));
+            }
             _ = sigint.recv() => return Ok(Some("SIGINT".into())),
         };
         // Coalesce bursts (a refresh of many domains) into one draw.
@@ -97,6 +118,9 @@ async fn main_loop(
                     Command::Quit => return Ok(None),
                     Command::Refresh => worker.send(Request::Refresh),
                     Command::RefreshDomain { name } => worker.send(Request::RefreshDomain { name }),
+                    Command::LoadSnapshots { domain } => {
+                        worker.send(Request::LoadSnapshots { domain })
+                    }
                     Command::StartJob { id, job } => worker.send(Request::StartJob { id, job }),
                     Command::Control { id, control } => {
                         worker.send(Request::Control { id, control })
@@ -106,6 +130,23 @@ async fn main_loop(
         }
         dirty = true;
     }
+}
+
+fn is_suspend(k: &crossterm::event::KeyEvent) -> bool {
+    k.code == crossterm::event::KeyCode::Char('z')
+        && k.modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+}
+
+/// Ctrl-Z: raw mode swallows the terminal's own suspend, so give the terminal back, stop the
+/// process as the shell expects, and take the screen again when the shell resumes us.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> color_eyre::Result<()> {
+    ratatui::restore();
+    nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP)?;
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    terminal.clear()?;
+    Ok(())
 }
 
 fn unix_now() -> u64 {

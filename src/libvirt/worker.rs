@@ -39,6 +39,8 @@ pub enum Request {
     Control { id: JobId, control: JobControl },
     /// From libvirt's callbacks (domain events, connection closed), not from the UI.
     Host(HostEvent),
+    /// Read one domain's snapshots for the snapshot view.
+    LoadSnapshots { domain: String },
     /// Stop: the demo's VMs are destroyed first.
     Stop,
 }
@@ -71,6 +73,11 @@ pub enum Event {
     },
     /// Something the user should read once (e.g. which demo VMs were left off).
     Notice(String),
+    /// A domain's snapshots, for the snapshot view.
+    Snapshots {
+        domain: String,
+        result: Result<Box<super::snapshots::DomainSnapshots>, String>,
+    },
     Stopped,
 }
 
@@ -86,10 +93,20 @@ impl WorkerHandle {
     }
 
     /// Asks the worker to stop and waits for it (the demo's VMs are destroyed on the way).
-    pub fn stop(mut self) {
+    /// Waits at most `patience` (a call stuck on a dead link must not keep the terminal);
+    /// a job still running is left to libvirt.
+    pub fn stop(mut self, patience: Duration) {
         self.send(Request::Stop);
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            let deadline = Instant::now() + patience;
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!("libvirt worker still busy after {patience:?}; exiting without it");
+            }
         }
     }
 }
@@ -170,6 +187,12 @@ fn run(
                     next_refresh = Instant::now() + opts.refresh_every;
                 }
                 Ok(Request::RefreshDomain { name }) => refresh_one(&conn, &name, &emit),
+                Ok(Request::LoadSnapshots { domain }) => {
+                    let result = super::snapshots::load(&conn, &domain)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    emit(Event::Snapshots { domain, result });
+                }
                 Ok(Request::Host(HostEvent::DomainChanged { name, what })) => {
                     tracing::debug!("event: {name} {what}");
                     refresh_one(&conn, &name, &emit);
