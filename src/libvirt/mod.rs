@@ -2,6 +2,7 @@
 //! the worker thread that owns the connection, and mapping libvirt errors to explained ones.
 
 pub mod connection;
+pub mod console;
 pub mod demo;
 pub mod demo_session;
 pub mod error;

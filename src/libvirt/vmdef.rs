@@ -77,6 +77,10 @@ pub struct TinyVm {
     pub tsc_frequency_hz: Option<u64>,
     pub disks: Vec<TinyDisk>,
     pub domain_type: String,
+    /// The `<serial>`/`<console>` pty pair; off for a VM without a console.
+    pub serial_console: bool,
+    /// `<bios useserial='yes'/>`: SeaBIOS writes its messages to the serial console.
+    pub bios_on_serial: bool,
 }
 
 impl TinyVm {
@@ -91,7 +95,23 @@ impl TinyVm {
             tsc_frequency_hz: None,
             disks: Vec::new(),
             domain_type: if kvm_usable() { "kvm" } else { "qemu" }.to_string(),
+            serial_console: true,
+            bios_on_serial: false,
         }
+    }
+
+    /// No serial port and no console: nothing to attach to.
+    pub fn without_console(mut self) -> Self {
+        self.serial_console = false;
+        self.bios_on_serial = false;
+        self
+    }
+
+    /// SeaBIOS prints to the serial console, so an attached console shows output.
+    pub fn bios_on_serial(mut self) -> Self {
+        self.serial_console = true;
+        self.bios_on_serial = true;
+        self
     }
 
     pub fn feature(mut self, policy: FeaturePolicy, name: &str) -> Self {
@@ -174,6 +194,11 @@ impl TinyVm {
                     w.create_element("boot")
                         .with_attribute(("dev", "hd"))
                         .write_empty()?;
+                    if self.bios_on_serial {
+                        w.create_element("bios")
+                            .with_attribute(("useserial", "yes"))
+                            .write_empty()?;
+                    }
                     Ok(())
                 })?;
                 w.create_element("features").write_inner_content(|w| {
@@ -286,23 +311,25 @@ impl TinyVm {
                 .with_attribute(("type", "usb"))
                 .with_attribute(("model", "none"))
                 .write_empty()?;
-            w.create_element("serial")
-                .with_attribute(("type", "pty"))
-                .write_inner_content(|w| {
-                    w.create_element("target")
-                        .with_attribute(("port", "0"))
-                        .write_empty()?;
-                    Ok(())
-                })?;
-            w.create_element("console")
-                .with_attribute(("type", "pty"))
-                .write_inner_content(|w| {
-                    w.create_element("target")
-                        .with_attribute(("type", "serial"))
-                        .with_attribute(("port", "0"))
-                        .write_empty()?;
-                    Ok(())
-                })?;
+            if self.serial_console {
+                w.create_element("serial")
+                    .with_attribute(("type", "pty"))
+                    .write_inner_content(|w| {
+                        w.create_element("target")
+                            .with_attribute(("port", "0"))
+                            .write_empty()?;
+                        Ok(())
+                    })?;
+                w.create_element("console")
+                    .with_attribute(("type", "pty"))
+                    .write_inner_content(|w| {
+                        w.create_element("target")
+                            .with_attribute(("type", "serial"))
+                            .with_attribute(("port", "0"))
+                            .write_empty()?;
+                        Ok(())
+                    })?;
+            }
             w.create_element("memballoon")
                 .with_attribute(("model", "none"))
                 .write_empty()?;
