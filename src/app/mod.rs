@@ -3,6 +3,8 @@
 mod input;
 mod jobs;
 mod list;
+pub mod snapshot_dialogs;
+pub mod snapshot_view;
 
 use input::InputOutcome;
 pub use input::{InputKind, InputLine};
@@ -46,6 +48,7 @@ pub enum Command {
     Quit,
     Refresh,
     RefreshDomain { name: String },
+    LoadSnapshots { domain: String },
     StartJob { id: JobId, job: Job },
     Control { id: JobId, control: JobControl },
 }
@@ -54,12 +57,18 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
     Domains,
+    Snapshots(Box<snapshot_view::SnapshotView>),
 }
 
 /// A dialog or pane drawn over the screen; it takes the keys while open.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
+    /// The selected snapshot's XML, scrolled by `scroll` lines.
+    SnapshotXml { scroll: u16 },
+    Revert(Box<snapshot_dialogs::RevertDialog>),
+    Delete(Box<snapshot_dialogs::DeleteDialog>),
+    Describe(Box<snapshot_dialogs::DescribeDialog>),
 }
 
 /// Everything `update` reacts to.
@@ -164,6 +173,7 @@ impl App {
         self.status = None;
         match self.screen {
             Screen::Domains => self.on_domains_key(key),
+            Screen::Snapshots(_) => snapshot_view::on_key(self, key),
         }
     }
 
@@ -208,6 +218,7 @@ impl App {
             KeyCode::Char(':') => self.input = Some(InputLine::new(InputKind::Jump, String::new())),
             KeyCode::Esc if !self.list.filter.is_empty() => self.list.set_filter(String::new()),
             KeyCode::Char('q') => return vec![Command::Quit],
+            KeyCode::Enter => return snapshot_view::open(self),
             KeyCode::Char('j') | KeyCode::Down => self.list.move_by(1, page),
             KeyCode::Char('k') | KeyCode::Up => self.list.move_by(-1, page),
             KeyCode::Char('g') | KeyCode::Home => self.list.move_to(0, page),
@@ -240,6 +251,10 @@ impl App {
 
     fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
         match self.overlay {
+            Some(Overlay::SnapshotXml { .. }) => snapshot_dialogs::on_xml_key(self, key),
+            Some(Overlay::Revert(_)) => snapshot_dialogs::on_revert_key(self, key),
+            Some(Overlay::Delete(_)) => snapshot_dialogs::on_delete_key(self, key),
+            Some(Overlay::Describe(_)) => snapshot_dialogs::on_describe_key(self, key),
             Some(Overlay::Help) | None => {
                 if matches!(
                     key.code,
@@ -307,6 +322,10 @@ impl App {
                 if self.status.as_deref() == Some("refreshing...") {
                     self.status = None;
                 }
+                return snapshot_view::reload_if_showing(self, None);
+            }
+            Event::Snapshots { domain, result } => {
+                snapshot_view::on_loaded(self, &domain, result.map(|b| *b))
             }
             Event::Notice(text) => self.status = Some(text),
             Event::Job { id, update } => {
@@ -315,6 +334,9 @@ impl App {
                         Ok(done) => done,
                         Err(why) => format!("{} failed: {why}", job.title),
                     });
+                    if let Some(domain) = job.domain.as_deref() {
+                        return snapshot_view::reload_if_showing(self, Some(domain));
+                    }
                 }
             }
             Event::Stopped => {}

@@ -40,6 +40,7 @@ pub fn footer_keys(app: &App) -> Vec<FooterKey> {
             on("?", "help"),
             on("q", "quit"),
         ],
+        Screen::Snapshots(_) => snapshot_keys(app),
     }
 }
 
@@ -69,4 +70,24 @@ pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(format!(" {}  ", k.label), label_style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The snapshot view's keys; changing ones are dimmed on a read-only connection.
+fn snapshot_keys(app: &App) -> Vec<FooterKey> {
+    let can_change = app.mutation_refused().is_none();
+    let change = |key, label| FooterKey {
+        key,
+        label,
+        enabled: can_change,
+    };
+    vec![
+        on("Esc", "back"),
+        on("/", "filter"),
+        on("x", "XML"),
+        change("r", "revert"),
+        change("d", "delete"),
+        change("e", "describe"),
+        change("s", "snapshot"),
+        on("?", "help"),
+    ]
 }

@@ -1,6 +1,10 @@
 //! Drawing. Every view is a function of `App`; nothing here changes state or calls libvirt.
 
 mod columns;
+mod delete_dialog;
+mod revert_dialog;
+pub mod snapshot_detail;
+pub mod snapshot_tree;
 mod domain_list;
 mod footer;
 mod header;
@@ -39,14 +43,23 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     ])
     .areas(area);
     header::draw(frame, header, app, theme);
-    match app.screen {
+    match &app.screen {
         Screen::Domains => domain_list::draw(frame, body, app, theme),
+        Screen::Snapshots(v) => snapshot_tree::draw(frame, body, app, v.as_ref(), theme),
     }
     jobs::draw_bar(frame, jobs_bar, app, theme);
     footer::draw_status(frame, status, app, theme);
     footer::draw_keys(frame, footer, app, theme);
     match &app.overlay {
         Some(Overlay::Help) => help::draw(frame, app, theme),
+        Some(Overlay::SnapshotXml { scroll }) => {
+            if let Screen::Snapshots(v) = &app.screen {
+                snapshot_detail::draw_xml(frame, v, *scroll, theme);
+            }
+        }
+        Some(Overlay::Revert(d)) => revert_dialog::draw(frame, d, theme),
+        Some(Overlay::Delete(d)) => delete_dialog::draw(frame, d, theme),
+        Some(Overlay::Describe(d)) => snapshot_detail::draw_describe(frame, d, theme),
         None => {}
     }
     jobs::draw_question(frame, app, theme);

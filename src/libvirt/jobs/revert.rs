@@ -106,8 +106,7 @@ pub fn run(ctx: &JobContext, job: &RevertJob) -> Result<String, String> {
         flags |= VIR_DOMAIN_SNAPSHOT_REVERT_FORCE;
     }
     let mut same_second_retries = 0;
-    loop {
-        let Err(e) = snap.revert(flags) else { break };
+    while let Err(e) = snap.revert(flags) {
         let message = e.message().to_string();
         // Reverting a shut-off VM to an external snapshot names the new overlay after the
         // current second: a second revert within it collides. The next second is free.
@@ -228,7 +227,7 @@ fn read_config(dom: &Domain, flags: u32) -> Result<DomainConfig, String> {
 }
 
 /// Memory files go next to the first writable disk, where the admin keeps this VM's data.
-fn memory_dir(config: &DomainConfig) -> PathBuf {
+pub fn memory_dir(config: &DomainConfig) -> PathBuf {
     config
         .disks
         .iter()

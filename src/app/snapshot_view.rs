@@ -1,0 +1,413 @@
+//! The snapshot view of one domain: the tree, the selection, the `/` filter, the detail pane's
+//! focus and scroll, and the keys that open the XML pane and the revert/delete/edit dialogs.
+
+use std::sync::OnceLock;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use time::{OffsetDateTime, UtcOffset};
+
+use super::snapshot_dialogs::{self, DeleteDialog, DescribeDialog, RevertDialog};
+use super::{App, Command, Overlay, Screen};
+use crate::libvirt::jobs::revert::revert_refusal;
+use crate::libvirt::snapshots::DomainSnapshots;
+use crate::model::snapshot::{SnapshotInfo, SnapshotTree, TreeRow};
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotView {
+    pub domain: String,
+    /// Waiting for the first listing (later reloads keep showing the old one).
+    pub loading: bool,
+    pub error: Option<String>,
+    pub data: DomainSnapshots,
+    pub tree: SnapshotTree,
+    /// The rows shown: all, or those matching the filter with their ancestors.
+    pub rows: Vec<TreeRow>,
+    pub selected: usize,
+    pub offset: usize,
+    pub filter: String,
+    /// `/` was pressed and keys go to the filter.
+    pub filter_editing: bool,
+    /// Tab moved the keys to the detail pane: j/k scroll it.
+    pub detail_focus: bool,
+    pub detail_scroll: u16,
+}
+
+impl PartialEq for SnapshotView {
+    fn eq(&self, other: &Self) -> bool {
+        // The tree is derived from `data`: comparing the data is enough.
+        self.domain == other.domain
+            && self.loading == other.loading
+            && self.error == other.error
+            && self.data == other.data
+            && self.rows == other.rows
+            && self.selected == other.selected
+            && self.offset == other.offset
+            && self.filter == other.filter
+            && self.filter_editing == other.filter_editing
+            && self.detail_focus == other.detail_focus
+            && self.detail_scroll == other.detail_scroll
+    }
+}
+
+impl SnapshotView {
+    pub fn new(domain: String) -> Self {
+        Self {
+            domain,
+            loading: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn selected_row(&self) -> Option<&TreeRow> {
+        self.rows.get(self.selected)
+    }
+
+    pub fn selected_info(&self) -> Option<&SnapshotInfo> {
+        self.selected_row().map(|r| self.tree.info(r))
+    }
+
+    /// New data from libvirt: the selection stays on the same snapshot where it still exists.
+    pub fn replace(&mut self, data: DomainSnapshots) {
+        let keep = self.selected_info().map(|s| s.name.clone());
+        self.tree = SnapshotTree::new(data.snapshots.clone(), data.current.clone());
+        self.data = data;
+        self.loading = false;
+        self.error = None;
+        self.apply_filter(keep.as_deref());
+        if keep.is_none() {
+            // First load: start on the current snapshot, where the user most likely acts.
+            if let Some(current) = self.data.current.clone() {
+                self.select_name(&current);
+            }
+        }
+    }
+
+    fn apply_filter(&mut self, keep: Option<&str>) {
+        self.rows = self.tree.filter(&self.filter);
+        let old = self.selected;
+        self.selected = old.min(self.rows.len().saturating_sub(1));
+        if let Some(name) = keep {
+            self.select_name(name);
+        }
+    }
+
+    pub fn select_name(&mut self, name: &str) -> bool {
+        let Some(pos) = self
+            .rows
+            .iter()
+            .position(|r| self.tree.info(r).name == name)
+        else {
+            return false;
+        };
+        self.selected = pos;
+        true
+    }
+
+    pub fn move_by(&mut self, delta: isize, page: usize) {
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.detail_scroll = 0;
+        self.keep_visible(page);
+    }
+
+    pub fn keep_visible(&mut self, page: usize) {
+        let page = page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(page));
+    }
+}
+
+/// How the snapshot screen splits its body: tree rows shown, detail height, side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewLayout {
+    pub side_by_side: bool,
+    /// Lines of the detail pane when stacked under the tree.
+    pub detail_height: u16,
+    /// Snapshot rows the tree shows at once.
+    pub tree_rows: usize,
+}
+
+/// Rows outside the body: header (2), status, footer.
+const SCREEN_CHROME: u16 = 4;
+/// The tree's borders and column headings.
+const TREE_CHROME: u16 = 3;
+
+pub fn layout(app: &App) -> ViewLayout {
+    let jobs = app.jobs.running.len().min(3) as u16;
+    let body = app.height.saturating_sub(SCREEN_CHROME + jobs);
+    let side_by_side = app.width >= 120;
+    let detail_height = if side_by_side {
+        0
+    } else {
+        (body * 2 / 5)
+            .clamp(5, 14)
+            .min(body.saturating_sub(TREE_CHROME + 1))
+    };
+    let tree_rows = usize::from(body.saturating_sub(detail_height + TREE_CHROME)).max(1);
+    ViewLayout {
+        side_by_side,
+        detail_height,
+        tree_rows,
+    }
+}
+
+pub fn view(app: &App) -> Option<&SnapshotView> {
+    match &app.screen {
+        Screen::Snapshots(v) => Some(v),
+        _ => None,
+    }
+}
+
+fn view_mut(app: &mut App) -> Option<&mut SnapshotView> {
+    match &mut app.screen {
+        Screen::Snapshots(v) => Some(v),
+        _ => None,
+    }
+}
+
+/// Enter on a domain: open its snapshots.
+pub fn open(app: &mut App) -> Vec<Command> {
+    let Some(row) = app.list.selected_row() else {
+        return Vec::new();
+    };
+    let domain = row.name.clone();
+    app.screen = Screen::Snapshots(Box::new(SnapshotView::new(domain.clone())));
+    vec![Command::LoadSnapshots { domain }]
+}
+
+/// The worker's answer to `LoadSnapshots`; answers for a view no longer open are dropped.
+pub fn on_loaded(app: &mut App, domain: &str, result: Result<DomainSnapshots, String>) {
+    let page = layout(app).tree_rows;
+    let Some(v) = view_mut(app).filter(|v| v.domain == domain) else {
+        return;
+    };
+    match result {
+        Ok(data) => v.replace(data),
+        Err(e) => {
+            v.loading = false;
+            v.error = Some(e);
+        }
+    }
+    v.keep_visible(page);
+}
+
+/// Re-reads the open view's snapshots when `domain` (None: any domain) may have changed.
+pub fn reload_if_showing(app: &App, domain: Option<&str>) -> Vec<Command> {
+    match view(app) {
+        Some(v) if domain.is_none_or(|d| d == v.domain) => vec![Command::LoadSnapshots {
+            domain: v.domain.clone(),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    let page = layout(app).tree_rows;
+    let Some(v) = view_mut(app) else {
+        return Vec::new();
+    };
+    if v.filter_editing {
+        on_filter_key(v, key);
+        v.keep_visible(page);
+        return Vec::new();
+    }
+    if v.detail_focus && scroll_detail(v, key.code) {
+        return Vec::new();
+    }
+    match key.code {
+        KeyCode::Esc | KeyCode::Backspace if !v.filter.is_empty() => {
+            v.filter.clear();
+            let keep = v.selected_info().map(|s| s.name.clone());
+            v.apply_filter(keep.as_deref());
+            v.keep_visible(page);
+        }
+        KeyCode::Esc | KeyCode::Backspace => {
+            app.screen = Screen::Domains;
+            return Vec::new();
+        }
+        KeyCode::Char('q') => return vec![Command::Quit],
+        KeyCode::Char('j') | KeyCode::Down => v.move_by(1, page),
+        KeyCode::Char('k') | KeyCode::Up => v.move_by(-1, page),
+        KeyCode::Char('g') | KeyCode::Home => v.move_by(isize::MIN / 2, page),
+        KeyCode::Char('G') | KeyCode::End => v.move_by(isize::MAX / 2, page),
+        KeyCode::PageDown => v.move_by(page as isize, page),
+        KeyCode::PageUp => v.move_by(-(page as isize), page),
+        KeyCode::Tab | KeyCode::Enter => {
+            v.detail_focus = !v.detail_focus;
+        }
+        KeyCode::Char('/') => v.filter_editing = true,
+        KeyCode::Char('x') if v.selected_info().is_some() => {
+            app.overlay = Some(Overlay::SnapshotXml { scroll: 0 });
+        }
+        KeyCode::Char('?') => app.overlay = Some(Overlay::Help),
+        KeyCode::Char('R') | KeyCode::F(5) => {
+            app.status = Some("refreshing...".into());
+            let mut cmds = vec![Command::Refresh];
+            cmds.extend(reload_if_showing(app, None));
+            return cmds;
+        }
+        KeyCode::Char(c @ ('r' | 'd' | 'e' | 's')) => return mutating_key(app, c),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn scroll_detail(v: &mut SnapshotView, code: KeyCode) -> bool {
+    match code {
+        KeyCode::Char('j') | KeyCode::Down => v.detail_scroll = v.detail_scroll.saturating_add(1),
+        KeyCode::Char('k') | KeyCode::Up => v.detail_scroll = v.detail_scroll.saturating_sub(1),
+        KeyCode::PageDown => v.detail_scroll = v.detail_scroll.saturating_add(10),
+        KeyCode::PageUp => v.detail_scroll = v.detail_scroll.saturating_sub(10),
+        KeyCode::Char('g') | KeyCode::Home => v.detail_scroll = 0,
+        _ => return false,
+    }
+    true
+}
+
+fn on_filter_key(v: &mut SnapshotView, key: KeyEvent) {
+    let keep = v.selected_info().map(|s| s.name.clone());
+    match key.code {
+        KeyCode::Enter => v.filter_editing = false,
+        KeyCode::Esc => {
+            v.filter_editing = false;
+            v.filter.clear();
+        }
+        KeyCode::Backspace => {
+            v.filter.pop();
+        }
+        KeyCode::Char(c)
+            if !key.modifiers.contains(KeyModifiers::CONTROL) && v.filter.len() < 128 =>
+        {
+            v.filter.push(c)
+        }
+        _ => return,
+    }
+    v.apply_filter(keep.as_deref());
+}
+
+/// r, d, e, s: refused with the reason on a read-only connection or while a job runs on the
+/// domain; otherwise the dialog opens.
+fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
+    let Some(v) = view(app) else {
+        return Vec::new();
+    };
+    let domain = v.domain.clone();
+    if app.host.as_ref().is_some_and(|h| h.readonly) {
+        app.status = Some(
+            "read-only connection: snapshots cannot be changed (reconnect without --readonly)"
+                .into(),
+        );
+        return Vec::new();
+    }
+    if key == 's' {
+        return create_snapshot(app);
+    }
+    let Some(info) = v.selected_info().cloned() else {
+        app.status = Some(format!("{domain} has no snapshot selected"));
+        return Vec::new();
+    };
+    if app.jobs.is_busy(&domain) {
+        app.status = Some(format!(
+            "a job is still running on {domain}: wait for it to finish"
+        ));
+        return Vec::new();
+    }
+    let libvirt_version = app.host.as_ref().map_or(0, |h| h.libvirt_version);
+    match key {
+        'r' => {
+            if let Some(why) = revert_refusal(&info, libvirt_version) {
+                app.status = Some(format!("cannot revert: {why}"));
+                return Vec::new();
+            }
+            let dialog = RevertDialog::new(app, &domain, &info);
+            app.overlay = Some(Overlay::Revert(Box::new(dialog)));
+        }
+        'd' => {
+            let dialog = DeleteDialog::new(&v.tree, &domain, &info.name, libvirt_version);
+            app.overlay = Some(Overlay::Delete(Box::new(dialog)));
+        }
+        'e' => {
+            let dialog = DescribeDialog::new(&domain, &info);
+            app.overlay = Some(Overlay::Describe(Box::new(dialog)));
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// `s`: the create dialog (issue 4) takes over here; until it exists the key says so.
+fn create_snapshot(app: &mut App) -> Vec<Command> {
+    snapshot_dialogs::create_hook(app)
+}
+
+static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
+
+/// Reads the local time zone. Call once at start-up, before any thread exists: the `time`
+/// crate refuses to read it later (other threads could change the environment meanwhile).
+/// Without it, times show in UTC.
+pub fn init_local_offset() {
+    if let Ok(offset) = UtcOffset::current_local_offset() {
+        let _ = LOCAL_OFFSET.set(offset);
+    }
+}
+
+fn local_offset() -> UtcOffset {
+    LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC)
+}
+
+/// `2026-11-26 14:05` in local time (UTC when the zone is unknown).
+pub fn local_time(unix: i64, with_seconds: bool) -> String {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(unix) else {
+        return format!("@{unix}");
+    };
+    let t = t.to_offset(local_offset());
+    let mut s = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    );
+    if with_seconds {
+        s.push_str(&format!(":{:02}", t.second()));
+    }
+    s
+}
+
+/// "2h ago" style age of `unix` at `now`.
+pub fn age(unix: i64, now: u64) -> String {
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let secs = now.saturating_sub(unix);
+    if secs < 0 {
+        return "in future".into();
+    }
+    match secs {
+        0..60 => "just now".into(),
+        60..3_600 => format!("{}m ago", secs / 60),
+        3_600..86_400 => format!("{}h ago", secs / 3_600),
+        86_400..2_592_000 => format!("{}d ago", secs / 86_400),
+        2_592_000..31_536_000 => format!("{}mo ago", secs / 2_592_000),
+        _ => format!("{}y ago", secs / 31_536_000),
+    }
+}
+
+/// Bytes as `12.0 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,175 @@
+//! The selected snapshot in full: the detail pane, the `x` XML pane and the `e` description
+//! editor.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::jobs::centered;
+use super::Theme;
+use crate::app::snapshot_dialogs::DescribeDialog;
+use crate::app::snapshot_view::{age, human_size, local_time, SnapshotView};
+use crate::app::App;
+use crate::model::snapshot::{MemoryMode, SnapshotInfo};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: &Theme) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let mut block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(theme.border())
+        .title(" Detail ");
+    if v.detail_focus {
+        block = block
+            .title(" Detail (j/k scroll, Tab back) ")
+            .border_style(theme.accent());
+    }
+    let Some(info) = v.selected_info() else {
+        frame.render_widget(block, area);
+        return;
+    };
+    let lines = detail_lines(v, info, app.now, theme);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((v.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn field<'a>(label: &'a str, value: String, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{label:<12}"), theme.heading()),
+        Span::raw(value),
+    ])
+}
+
+pub fn detail_lines(
+    v: &SnapshotView,
+    info: &SnapshotInfo,
+    now: u64,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let current = v.tree.current().is_some_and(|c| c.name == info.name);
+    let mut name = info.name.clone();
+    if current {
+        name.push_str("  (current)");
+    }
+    let memory = match info.memory_mode {
+        MemoryMode::No => "not included".to_string(),
+        MemoryMode::Internal => "included (inside the qcow2 images)".to_string(),
+        MemoryMode::External => "included (external file)".to_string(),
+    };
+    let mut lines = vec![
+        field("Name", name, theme),
+        field(
+            "Created",
+            format!(
+                "{} ({})",
+                local_time(info.created, true),
+                age(info.created, now)
+            ),
+            theme,
+        ),
+        field(
+            "Captured",
+            format!("{}, {}", info.state.label(), info.location.as_str()),
+            theme,
+        ),
+        field("Memory", memory, theme),
+        field(
+            "Parent",
+            info.parent.clone().unwrap_or_else(|| "- (a root)".into()),
+            theme,
+        ),
+        field(
+            "Children",
+            v.tree.children_count(&info.name).to_string(),
+            theme,
+        ),
+    ];
+    if let Some(file) = &info.memory_file {
+        lines.push(field("Memory file", with_size(v, file), theme));
+    }
+    if !info.disks.is_empty() {
+        lines.push(Line::styled("Disks", theme.heading()));
+        for d in &info.disks {
+            let mode = d.mode.map_or("default", |m| m.as_str());
+            let mut text = format!("  {:<6} {mode}", d.name);
+            if let Some(src) = &d.source {
+                text.push_str(&format!("  {}", with_size(v, src)));
+            }
+            lines.push(Line::raw(text));
+        }
+    }
+    lines.push(Line::styled("Description", theme.heading()));
+    match info.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(d) => lines.extend(d.lines().map(|l| Line::raw(format!("  {l}")))),
+        None => lines.push(Line::styled("  (none; e edits)", theme.dim())),
+    }
+    lines
+}
+
+fn with_size(v: &SnapshotView, file: &str) -> String {
+    match v.data.file_size(file) {
+        Some(bytes) => format!("{file} ({})", human_size(bytes)),
+        None => file.to_string(),
+    }
+}
+
+/// The selected snapshot's XML as libvirt gave it, scrollable.
+pub fn draw_xml(frame: &mut Frame, v: &SnapshotView, scroll: u16, theme: &Theme) {
+    let Some(info) = v.selected_info() else {
+        return;
+    };
+    let area = frame.area();
+    let area = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, area);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(theme.border())
+        .title(format!(" XML of {} (j/k scroll, Esc closes) ", info.name));
+    let lines: Vec<Line> = info.raw_xml.lines().map(Line::raw).collect();
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
+}
+
+pub fn draw_describe(frame: &mut Frame, d: &DescribeDialog, theme: &Theme) {
+    let area = centered(frame.area(), 70, 12);
+    frame.render_widget(Clear, area);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(theme.border())
+        .title(format!(" Description of {} ", d.snapshot));
+    let mut lines: Vec<Line> = d
+        .text
+        .split('\n')
+        .map(|l| Line::raw(l.to_string()))
+        .collect();
+    if let Some(last) = lines.last_mut() {
+        last.push_span(Span::styled("_", theme.accent()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("Enter", theme.heading()),
+        Span::raw(" save  "),
+        Span::styled("Ctrl-J", theme.heading()),
+        Span::raw(" new line  "),
+        Span::styled("Ctrl-U", theme.heading()),
+        Span::raw(" clear  "),
+        Span::styled("Esc", theme.heading()),
+        Span::raw(" cancel"),
+    ]));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
