@@ -214,6 +214,10 @@ fn run_case(conn: &Connect, host: &HostCapabilities, version: u64, case: Case) -
         libvirt_version: version,
     });
 
+    assert!(
+        verdict.memory.applicable,
+        "{label}: a running or paused VM has memory state"
+    );
     let memory = vm
         .dom
         .create_snapshot_xml(&snapshot_xml("memory", &[]), 0)
