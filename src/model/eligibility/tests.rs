@@ -486,7 +486,7 @@ fn several_blockers_are_each_reported() {
     assert!(text.starts_with("Memory snapshots are not supported with maximum CPU.\n"));
     assert!(text.contains(
         "\nThe VM also uses the PCI host device 0000:03:00.0 and the virtiofs share share, \
-         which prevents memory state capture.\n"
+         which prevent memory state capture.\n"
     ));
     assert!(text.ends_with(
         "5. Detach the PCI host device 0000:03:00.0 and the virtiofs share share from the VM"

@@ -151,6 +151,11 @@ pub(super) fn push_device_text(
     }
     let phrases: Vec<String> = devices.iter().map(device_phrase).collect();
     let listed = join_words(&phrases);
+    let prevent = if devices.len() == 1 {
+        "prevents"
+    } else {
+        "prevent"
+    };
     if leads {
         let headline = if devices.len() == 1 {
             format!("Memory snapshots are not supported with {listed} attached.")
@@ -159,12 +164,12 @@ pub(super) fn push_device_text(
         };
         intro.push(headline);
         intro.push(format!(
-            "This VM uses {listed}, which prevents memory state capture."
+            "This VM uses {listed}, which {prevent} memory state capture."
         ));
         intro.push(LIMITATION.to_string());
     } else {
         intro.push(format!(
-            "The VM also uses {listed}, which prevents memory state capture."
+            "The VM also uses {listed}, which {prevent} memory state capture."
         ));
     }
     remedies.push(format!("Detach {listed} from the VM"));
