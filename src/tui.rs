@@ -60,14 +60,11 @@ async fn main_loop(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut dirty = true;
+    let mut shadow = ShadowScreen::default();
     loop {
         if dirty {
-            terminal.draw(|f| ui::draw(f, &app, &theme))?;
+            shadow.draw(terminal, &app, &theme)?;
             dirty = false;
-            // A hidden switch for testing that a panic restores the terminal.
-            if std::env::var_os("VIRTSNAP_DEBUG_PANIC").is_some() {
-                panic!("VIRTSNAP_DEBUG_PANIC is set: panicking on purpose");
-            }
         }
         // The clock only ticks while something runs: idle, nothing is written to the terminal.
         let ticking = !app.jobs.running.is_empty();
@@ -76,8 +73,16 @@ async fn main_loop(
             ev = keys.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if is_suspend(&k) => {
                     suspend(terminal)?;
+                    shadow.forget();
                     dirty = true;
                     continue;
+                }
+                Some(Ok(TermEvent::Key(k)))
+                    if k.code == crossterm::event::KeyCode::Char('P')
+                        && std::env::var_os("VIRTSNAP_DEBUG_PANIC").is_some() =>
+                {
+                    // A hidden switch for testing that a panic restores the terminal.
+                    panic!("VIRTSNAP_DEBUG_PANIC is set and P was pressed: panicking on purpose");
                 }
                 Some(Ok(TermEvent::Key(k))) => {
                     // Keys may start jobs or prefill names with the time: make it current.
@@ -125,10 +130,68 @@ async fn main_loop(
                     Command::Control { id, control } => {
                         worker.send(Request::Control { id, control })
                     }
+                    Command::OpenConsole { domain, force } => {
+                        worker.send(Request::OpenConsole { domain, force })
+                    }
+                    Command::AttachConsole(handle) => {
+                        // crossterm's EventStream reads the terminal on a thread of its own
+                        // (holding its reader lock): drop it first so the console gets every
+                        // byte, and only then make the fresh one used after detaching.
+                        drop(keys);
+                        let end = attach_console(terminal, &handle);
+                        keys = EventStream::new();
+                        shadow.forget();
+                        let (width, height) = crossterm::terminal::size()?;
+                        app.update(Msg::Resize { width, height });
+                        app.update(Msg::ConsoleEnded {
+                            domain: handle.domain.clone(),
+                            end,
+                        });
+                    }
                 }
             }
         }
         dirty = true;
+    }
+}
+
+/// Draws into an off-screen buffer first and touches the terminal only when the picture
+/// changed. ratatui's diff already skips unchanged cells, but every draw still writes style
+/// resets and cursor hiding; an idle screen (a periodic refresh that found nothing new)
+/// must write nothing at all, which matters on serial consoles and slow links.
+#[derive(Default)]
+struct ShadowScreen {
+    last: Option<ratatui::buffer::Buffer>,
+}
+
+impl ShadowScreen {
+    fn draw(
+        &mut self,
+        terminal: &mut ratatui::DefaultTerminal,
+        app: &App,
+        theme: &Theme,
+    ) -> color_eyre::Result<()> {
+        let size = terminal.size()?;
+        let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+        let mut off =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(size.width, size.height))?;
+        off.draw(|f| ui::draw(f, app, theme))?;
+        let picture = off.backend().buffer().clone();
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|last| last.area == area && *last == picture)
+        {
+            return Ok(());
+        }
+        terminal.draw(|f| ui::draw(f, app, theme))?;
+        self.last = Some(picture);
+        Ok(())
+    }
+
+    /// After the terminal was given away (suspend, console), the next draw must happen.
+    fn forget(&mut self) {
+        self.last = None;
     }
 }
 
@@ -147,6 +210,29 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> color_eyre::Result<()> {
     crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
     terminal.clear()?;
     Ok(())
+}
+
+/// `c`: the console takes the terminal. Leaving the alternate screen shows the guest on the
+/// normal one; raw mode stays, so bytes pass through untouched. Coming back redraws the TUI
+/// from scratch and writes nothing else.
+fn attach_console(
+    terminal: &mut ratatui::DefaultTerminal,
+    handle: &crate::libvirt::console::ConsoleHandle,
+) -> Result<crate::libvirt::console::ConsoleEnd, String> {
+    use std::io::Write;
+
+    use crossterm::{cursor, execute, terminal as term};
+    let mut out = std::io::stdout();
+    let _ = execute!(out, term::LeaveAlternateScreen, cursor::Show);
+    let _ = out.write_all(crate::libvirt::console::banner(&handle.domain).as_bytes());
+    let _ = out.flush();
+    let end = crate::libvirt::console::attach_stdio(handle);
+    // A guest may switch autowrap off or leave colours set: undo that invisibly, for the
+    // shell the user returns to when virtsnap exits.
+    let _ = out.write_all(b"\x1b[0m\x1b[?7h");
+    let _ = execute!(out, term::EnterAlternateScreen, cursor::Hide);
+    let _ = terminal.clear();
+    end
 }
 
 fn unix_now() -> u64 {

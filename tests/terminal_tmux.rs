@@ -1,0 +1,114 @@
+//! The terminal as a user sees it: restored on every exit path (q, signals, a panic), and left
+//! alone while idle (no periodic redraw).
+
+mod tmux;
+
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_virtsnap");
+
+fn skip_without_tmux() -> bool {
+    if !tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed (tests/setup/install-deps.sh installs it)");
+        return true;
+    }
+    false
+}
+
+/// Runs virtsnap inside bash in tmux with `stty -g` recorded before and after, lets `finish`
+/// end it, and returns (before, after, exit code). `args` must be unique to the caller: it is
+/// how signals find this process.
+fn run_and_end(
+    tag: &str,
+    env: &str,
+    args: &str,
+    finish: impl FnOnce(&tmux::Tmux),
+) -> (String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let script = format!(
+        "stty -g > {d}/before; {env} XDG_STATE_HOME={d}/state {BIN} {args} 2>{d}/stderr; \
+         echo $? > {d}/rc; stty -g > {d}/after; sleep 30"
+    );
+    let t = tmux::Tmux::start(tag, 80, 24, &format!("bash --norc -c '{script}'"));
+    t.wait_for(Duration::from_secs(10), |s| s.contains("Domains (1)"))
+        .unwrap_or_else(|| panic!("{tag}: virtsnap did not draw:\n{}", t.screen()));
+    finish(&t);
+    let done = dir.path().join("after");
+    for _ in 0..400 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let read = |f: &str| {
+        std::fs::read_to_string(dir.path().join(f))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    (read("before"), read("after"), read("rc"))
+}
+
+#[test]
+fn terminal_modes_are_restored_on_every_exit_path() {
+    if skip_without_tmux() {
+        return;
+    }
+    let args = "-c test:///default --refresh 29";
+    let cases: [(&str, &str, Option<&str>, &str); 5] = [
+        ("quit", "", None, "0"),
+        ("sighup", "", Some("-HUP"), "0"),
+        ("sigterm", "", Some("-TERM"), "0"),
+        ("sigint", "", Some("-INT"), "0"),
+        ("panic", "VIRTSNAP_DEBUG_PANIC=1", None, "101"),
+    ];
+    for (tag, env, signal, expected_rc) in cases {
+        let (before, after, rc) = run_and_end(tag, env, args, |t| match signal {
+            None if tag == "quit" => t.keys(&["q"]),
+            None => t.keys(&["P"]),
+            Some(sig) => {
+                let pattern = format!("^{BIN} {args}");
+                let status = std::process::Command::new("pkill")
+                    .args([sig, "-f", &pattern])
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "{tag}: no virtsnap process to signal");
+            }
+        });
+        assert!(!before.is_empty(), "{tag}: stty before missing");
+        assert_eq!(before, after, "{tag}: terminal modes not restored");
+        assert_eq!(rc, expected_rc, "{tag}: exit code");
+        eprintln!("{tag}: tty modes restored, exit code {rc}");
+    }
+}
+
+#[test]
+fn idle_screen_writes_nothing() {
+    if skip_without_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A refresh every 2 s: the safety net runs five times while we watch and must not draw.
+    let command = format!(
+        "XDG_STATE_HOME={}/state {BIN} -c test:///default --refresh 2",
+        dir.path().display()
+    );
+    let t = tmux::Tmux::start("idle", 80, 24, &command);
+    t.wait_for(Duration::from_secs(10), |s| s.contains("Domains (1)"))
+        .unwrap_or_else(|| panic!("virtsnap did not draw:\n{}", t.screen()));
+    std::thread::sleep(Duration::from_millis(500));
+    let out = dir.path().join("out");
+    t.record_output(&out);
+    std::thread::sleep(Duration::from_secs(10));
+    let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    eprintln!("bytes written to the terminal over 10 idle seconds: {bytes}");
+    assert_eq!(
+        bytes,
+        0,
+        "idle output: {:?}",
+        std::fs::read(&out).unwrap_or_default()
+    );
+    t.keys(&["q"]);
+}

@@ -1,0 +1,95 @@
+//! Driving virtsnap in a real terminal: a detached tmux session per test, with keys in and the
+//! screen out, the way a user on an SSH session sees it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    pub session: String,
+}
+
+pub fn available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+impl Tmux {
+    /// Starts `command` (run by bash) in a new session of `width`x`height`.
+    pub fn start(tag: &str, width: u16, height: u16, command: &str) -> Tmux {
+        let session = format!("vs-{tag}-{}", std::process::id());
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &session])
+            .output();
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(command)
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session failed");
+        let _ = Command::new("tmux")
+            .args(["set-option", "-t", &session, "remain-on-exit", "on"])
+            .output();
+        Tmux { session }
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `pred`; returns the time it took, or None on timeout.
+    pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<Duration> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if pred(&self.screen()) {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
+    /// Copies everything the program writes to the terminal into `file` from now on.
+    pub fn record_output(&self, file: &Path) {
+        let cmd = format!("cat >> '{}'", file.display());
+        let status = Command::new("tmux")
+            .args(["pipe-pane", "-o", "-t", &self.session, &cmd])
+            .status()
+            .expect("tmux pipe-pane");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .output();
+    }
+}
