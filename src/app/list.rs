@@ -16,6 +16,8 @@ pub struct DomainList {
     pub selected: usize,
     /// First visible row.
     pub offset: usize,
+    /// Names marked with Space for a bulk start / shutdown / force off.
+    pub marked: std::collections::BTreeSet<String>,
 }
 
 impl DomainList {
@@ -50,6 +52,9 @@ impl DomainList {
                 _ => r,
             })
             .collect();
+        let names: std::collections::HashSet<&str> =
+            self.rows.iter().map(|r| r.name.as_str()).collect();
+        self.marked.retain(|n| names.contains(n.as_str()));
         self.refilter(selected_uuid.as_deref());
     }
 

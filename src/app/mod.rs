@@ -1,7 +1,9 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
 mod input;
+pub mod confirm;
 mod jobs;
+pub mod lifecycle;
 mod list;
 pub mod snapshot_dialogs;
 pub mod snapshot_view;
@@ -51,6 +53,10 @@ pub enum Command {
     LoadSnapshots { domain: String },
     StartJob { id: JobId, job: Job },
     Control { id: JobId, control: JobControl },
+    /// Ask the worker to open a domain's console (`force` takes it over).
+    OpenConsole { domain: String, force: bool },
+    /// Hand the terminal to an open console until the user detaches.
+    AttachConsole(crate::libvirt::console::ConsoleHandle),
 }
 
 /// The full-screen view under any overlay.
@@ -64,6 +70,8 @@ pub enum Screen {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
+    /// A yes/no question before an action (force off, bulk actions, taking over a console).
+    Confirm(Box<confirm::Confirm>),
     /// The selected snapshot's XML, scrolled by `scroll` lines.
     SnapshotXml { scroll: u16 },
     Revert(Box<snapshot_dialogs::RevertDialog>),
@@ -84,6 +92,11 @@ pub enum Msg {
     Tick {
         now: u64,
     },
+    /// Back from an attached console.
+    ConsoleEnded {
+        domain: String,
+        end: Result<crate::libvirt::console::ConsoleEnd, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +115,7 @@ pub struct App {
     pub jobs: Jobs,
     /// Unix seconds, from the last `Msg::Tick`.
     pub now: u64,
+    pub lifecycle: lifecycle::LifecycleState,
     /// A `/` or `:` prompt being typed.
     pub input: Option<InputLine>,
 }
@@ -120,6 +134,7 @@ impl App {
             overlay: None,
             jobs: Jobs::default(),
             now: 0,
+            lifecycle: lifecycle::LifecycleState::default(),
             input: None,
         }
     }
@@ -147,6 +162,10 @@ impl App {
                 self.now = now;
                 Vec::new()
             }
+            Msg::ConsoleEnded { domain, end } => {
+                lifecycle::on_console_ended(self, &domain, end);
+                Vec::new()
+            }
         }
     }
 
@@ -171,6 +190,9 @@ impl App {
             return vec![Command::Refresh];
         }
         self.status = None;
+        if let Some(commands) = lifecycle::on_key(self, key) {
+            return commands;
+        }
         match self.screen {
             Screen::Domains => self.on_domains_key(key),
             Screen::Snapshots(_) => snapshot_view::on_key(self, key),
@@ -255,6 +277,7 @@ impl App {
             Some(Overlay::Revert(_)) => snapshot_dialogs::on_revert_key(self, key),
             Some(Overlay::Delete(_)) => snapshot_dialogs::on_delete_key(self, key),
             Some(Overlay::Describe(_)) => snapshot_dialogs::on_describe_key(self, key),
+            Some(Overlay::Confirm(_)) => confirm::on_key(self, key),
             Some(Overlay::Help) | None => {
                 if matches!(
                     key.code,
@@ -328,6 +351,10 @@ impl App {
                 snapshot_view::on_loaded(self, &domain, result.map(|b| *b))
             }
             Event::Notice(text) => self.status = Some(text),
+            Event::ConsoleOpened(handle) => return lifecycle::on_console_opened(self, handle),
+            Event::ConsoleFailed { domain, error } => {
+                lifecycle::on_console_failed(self, domain, error)
+            }
             Event::Job { id, update } => {
                 if let Some((job, result)) = self.jobs.apply(id, update) {
                     self.status = Some(match result {

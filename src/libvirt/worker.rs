@@ -41,6 +41,8 @@ pub enum Request {
     Host(HostEvent),
     /// Read one domain's snapshots for the snapshot view.
     LoadSnapshots { domain: String },
+    /// Open a domain's serial console (`force` takes it over from another client).
+    OpenConsole { domain: String, force: bool },
     /// Stop: the demo's VMs are destroyed first.
     Stop,
 }
@@ -73,6 +75,12 @@ pub enum Event {
     },
     /// Something the user should read once (e.g. which demo VMs were left off).
     Notice(String),
+    /// A console is open and ready to attach, or why it is not.
+    ConsoleOpened(super::console::ConsoleHandle),
+    ConsoleFailed {
+        domain: String,
+        error: super::console::ConsoleError,
+    },
     /// A domain's snapshots, for the snapshot view.
     Snapshots {
         domain: String,
@@ -205,6 +213,12 @@ fn run(
                     running.insert(id, tx);
                 }
                 Ok(Request::Control { id, control }) => control_job(&mut running, id, control),
+                Ok(Request::OpenConsole { domain, force }) => {
+                    emit(match super::console::open(&conn, &domain, force) {
+                        Ok(handle) => Event::ConsoleOpened(handle),
+                        Err(error) => Event::ConsoleFailed { domain, error },
+                    })
+                }
                 Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => {
                     drop(registrations);
                     if let Some(demo) = demo.take() {
@@ -261,6 +275,12 @@ fn wait_to_retry(
                 ))),
             }),
             Ok(Request::Control { id, control }) => control_job(running, id, control),
+            Ok(Request::OpenConsole { domain, .. }) => emit(Event::ConsoleFailed {
+                domain,
+                error: super::console::ConsoleError::Failed(format!(
+                    "no console: virtsnap is not connected to libvirt ({reason})"
+                )),
+            }),
             Ok(_) | Err(RecvTimeoutError::Timeout) => {}
         }
     }

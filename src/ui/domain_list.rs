@@ -61,7 +61,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .visible_rows()
         .skip(app.list.offset)
         .take(page)
-        .map(|r| RowText::of(r, host))
+        .map(|r| with_lifecycle(RowText::of(r, host), app, r))
         .collect();
 
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
@@ -241,4 +241,22 @@ pub fn format_kib(kib: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// Marks (`*` before the name, only while some row is marked, so an unmarked list looks as
+/// before) and a running lifecycle job's transition in the state cell ("shutting down 37s").
+fn with_lifecycle(mut text: RowText, app: &App, row: &DomainInfo) -> RowText {
+    if !app.list.marked.is_empty() {
+        let mark = if app.list.marked.contains(&row.name) {
+            "*"
+        } else {
+            " "
+        };
+        text.name = format!("{mark} {}", text.name);
+    }
+    if let Some(words) = crate::app::lifecycle::transition_text(app, &row.name) {
+        text.state = words;
+        text.state_style = Theme::warn;
+    }
+    text
 }

@@ -34,12 +34,12 @@ const fn on(key: &'static str, label: &'static str) -> FooterKey {
 /// The footer for the current screen, most used keys first; `?` lists everything.
 pub fn footer_keys(app: &App) -> Vec<FooterKey> {
     match app.screen {
-        Screen::Domains => vec![
-            on("j/k", "move"),
-            on("/", "filter"),
-            on("?", "help"),
-            on("q", "quit"),
-        ],
+        Screen::Domains => {
+            // j/k are left to the help: the lifecycle keys fill an 80-column footer.
+            let mut keys = lifecycle_keys(app);
+            keys.extend([on("/", "filter"), on("?", "help"), on("q", "quit")]);
+            keys
+        }
         Screen::Snapshots(_) => snapshot_keys(app),
     }
 }
@@ -90,4 +90,18 @@ fn snapshot_keys(app: &App) -> Vec<FooterKey> {
         change("s", "snapshot"),
         on("?", "help"),
     ]
+}
+
+/// `S D F R p c`, dimmed when they do not apply to the selected (or marked) domains; pressing
+/// a dimmed key says why.
+pub fn lifecycle_keys(app: &App) -> Vec<FooterKey> {
+    use crate::app::lifecycle::{self, LifecycleKey};
+    LifecycleKey::ALL
+        .iter()
+        .map(|&k| FooterKey {
+            key: k.key(),
+            label: lifecycle::footer_label(app, k),
+            enabled: lifecycle::key_enabled(app, k),
+        })
+        .collect()
 }

@@ -10,7 +10,7 @@ use crate::app::{App, Screen};
 
 /// (key, what it does) for the screen under the help.
 pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
-    match app.screen {
+    let mut keys = match app.screen {
         Screen::Domains => vec![
             ("j / k, arrows", "move down / up"),
             ("g / G, Home / End", "first / last domain"),
@@ -37,7 +37,15 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("Esc, Backspace", "back to the domains"),
             ("q, Ctrl-C", "quit"),
         ],
-    }
+    };
+    // The lifecycle keys go before refresh / help / quit.
+    let at = keys
+        .iter()
+        .position(|(k, _)| k.contains("F5"))
+        .unwrap_or(keys.len());
+    let with_marks = matches!(app.screen, Screen::Domains);
+    keys.splice(at..at, crate::app::lifecycle::help_entries(with_marks));
+    keys
 }
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -61,6 +69,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 Span::styled(format!("{k:<width$}"), theme.heading()),
                 Span::raw(format!("  {what}")),
             ])
+            // Lifecycle keys that do not apply to the selected domain are dimmed.
+            .style(if crate::app::lifecycle::help_disabled(app, k) {
+                theme.dim()
+            } else {
+                ratatui::style::Style::new()
+            })
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);

@@ -1,6 +1,7 @@
 //! Drawing. Every view is a function of `App`; nothing here changes state or calls libvirt.
 
 mod columns;
+mod confirm;
 mod delete_dialog;
 mod revert_dialog;
 pub mod snapshot_detail;
@@ -52,6 +53,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     footer::draw_keys(frame, footer, app, theme);
     match &app.overlay {
         Some(Overlay::Help) => help::draw(frame, app, theme),
+        Some(Overlay::Confirm(c)) => confirm::draw(frame, c, theme),
         Some(Overlay::SnapshotXml { scroll }) => {
             if let Screen::Snapshots(v) = &app.screen {
                 snapshot_detail::draw_xml(frame, v, *scroll, theme);

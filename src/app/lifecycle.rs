@@ -1,0 +1,448 @@
+//! Lifecycle keys on the selected domain (list and snapshot views): `S` start, `D` graceful
+//! shutdown, `F` force off, `R` reboot, `p` pause/resume, `c` console, and Space to mark rows
+//! for bulk start / shutdown / force off. Every key is refused up front with the reason when it
+//! does not apply; the row shows the transition while the job runs, and the final state comes
+//! from libvirt when the worker re-reads the row.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::confirm::{Confirm, ConfirmAction};
+use super::{App, Command, Screen};
+use crate::libvirt::console::{ConsoleEnd, ConsoleError, ConsoleHandle};
+use crate::libvirt::jobs::lifecycle::{self, LifecycleAction, DEFAULT_SHUTDOWN_TIMEOUT};
+use crate::libvirt::jobs::{Job, JobId};
+use crate::model::inventory::DomainInfo;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleState {
+    /// Seconds `D` waits for the guest before asking to force it off (`--shutdown-timeout`).
+    pub shutdown_timeout: u64,
+    /// Lifecycle jobs started from here: their rows show the transition while they run.
+    pub transitions: Vec<Transition>,
+    /// The console being opened; an answer for another domain is ignored.
+    pub console_opening: Option<String>,
+}
+
+impl Default for LifecycleState {
+    fn default() -> Self {
+        Self {
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT.as_secs(),
+            transitions: Vec::new(),
+            console_opening: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub job: JobId,
+    pub domain: String,
+    pub action: LifecycleAction,
+    /// Unix seconds.
+    pub started: u64,
+}
+
+/// A lifecycle key, as the footer and help name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleKey {
+    Start,
+    Shutdown,
+    ForceOff,
+    Reboot,
+    PauseResume,
+    Console,
+}
+
+impl LifecycleKey {
+    pub const ALL: [LifecycleKey; 6] = [
+        Self::Start,
+        Self::Shutdown,
+        Self::ForceOff,
+        Self::Reboot,
+        Self::PauseResume,
+        Self::Console,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Start => "S",
+            Self::Shutdown => "D",
+            Self::ForceOff => "F",
+            Self::Reboot => "R",
+            Self::PauseResume => "p",
+            Self::Console => "c",
+        }
+    }
+
+    fn from_code(code: KeyCode) -> Option<Self> {
+        Some(match code {
+            KeyCode::Char('S') => Self::Start,
+            KeyCode::Char('D') => Self::Shutdown,
+            KeyCode::Char('F') => Self::ForceOff,
+            KeyCode::Char('R') => Self::Reboot,
+            KeyCode::Char('p') => Self::PauseResume,
+            KeyCode::Char('c') => Self::Console,
+            _ => return None,
+        })
+    }
+
+    /// The action on `row`; None for the console.
+    fn action(self, app: &App, row: &DomainInfo) -> Option<LifecycleAction> {
+        Some(match self {
+            Self::Start => LifecycleAction::Start,
+            Self::Shutdown => LifecycleAction::Shutdown {
+                timeout_secs: app.lifecycle.shutdown_timeout,
+            },
+            Self::ForceOff => LifecycleAction::ForceOff,
+            Self::Reboot => LifecycleAction::Reboot,
+            Self::PauseResume if row.state == Some(crate::model::DomainState::Paused) => {
+                LifecycleAction::Resume
+            }
+            Self::PauseResume => LifecycleAction::Suspend,
+            Self::Console => return None,
+        })
+    }
+}
+
+/// The footer label of a key for the current target ("pause" or "resume").
+pub fn footer_label(app: &App, key: LifecycleKey) -> &'static str {
+    match key {
+        LifecycleKey::Start => "start",
+        LifecycleKey::Shutdown => "stop",
+        LifecycleKey::ForceOff => "off",
+        LifecycleKey::Reboot => "reboot",
+        LifecycleKey::PauseResume => match target(app).and_then(|r| r.state) {
+            Some(crate::model::DomainState::Paused) => "resume",
+            _ => "pause",
+        },
+        LifecycleKey::Console => "console",
+    }
+}
+
+/// The domain the keys act on: the selected row, or the snapshot view's domain.
+pub fn target(app: &App) -> Option<&DomainInfo> {
+    match &app.screen {
+        Screen::Domains => app.list.selected_row(),
+        Screen::Snapshots(v) => app.list.row_by_name(&v.domain),
+    }
+}
+
+/// Why `key` does nothing now (shown when pressed; the footer dims it), or None.
+pub fn refusal(app: &App, key: LifecycleKey) -> Option<String> {
+    if let Some(why) = app.mutation_refused() {
+        return Some(why);
+    }
+    let Some(row) = target(app) else {
+        return Some("no domain selected".into());
+    };
+    refusal_for(app, key, row)
+}
+
+fn refusal_for(app: &App, key: LifecycleKey, row: &DomainInfo) -> Option<String> {
+    let name = &row.name;
+    let Some(state) = row.state else {
+        return Some(format!("{name}'s state is not known yet"));
+    };
+    if let Some(job) = app
+        .jobs
+        .running
+        .iter()
+        .find(|j| j.domain.as_deref() == Some(name))
+    {
+        return Some(format!("{name} is busy: {} is running", job.title));
+    }
+    match key.action(app, row) {
+        Some(action) => lifecycle::refusal(name, state, action),
+        None if !state.is_active() => Some(format!(
+            "{name} is not running: its console exists only while it runs (S starts it)"
+        )),
+        None if row.effective_config().is_some_and(|c| c.consoles == 0) => Some(format!(
+            "{name} has no serial or console device to attach to"
+        )),
+        None => None,
+    }
+}
+
+/// Handles a lifecycle key; None when `key` is not one (or the screen is taking text).
+pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
+    if key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        return None;
+    }
+    if let Screen::Snapshots(v) = &app.screen {
+        if v.filter_editing {
+            return None;
+        }
+    }
+    if key.code == KeyCode::Char(' ') && app.screen == Screen::Domains {
+        toggle_mark(app);
+        return Some(Vec::new());
+    }
+    let which = LifecycleKey::from_code(key.code)?;
+    let bulk = app.screen == Screen::Domains
+        && !app.list.marked.is_empty()
+        && matches!(
+            which,
+            LifecycleKey::Start | LifecycleKey::Shutdown | LifecycleKey::ForceOff
+        );
+    Some(if bulk {
+        on_bulk_key(app, which)
+    } else {
+        on_single_key(app, which)
+    })
+}
+
+fn toggle_mark(app: &mut App) {
+    let Some(name) = app.list.selected_row().map(|r| r.name.clone()) else {
+        return;
+    };
+    if !app.list.marked.remove(&name) {
+        app.list.marked.insert(name);
+    }
+    let page = app.page_rows();
+    app.list.move_by(1, page);
+    let n = app.list.marked.len();
+    app.status = (n > 0).then(|| {
+        format!("{n} marked: S starts, D shuts down, F forces off all of them (Space unmarks)")
+    });
+}
+
+fn on_single_key(app: &mut App, which: LifecycleKey) -> Vec<Command> {
+    if let Some(why) = refusal(app, which) {
+        app.status = Some(why);
+        return Vec::new();
+    }
+    let Some(row) = target(app) else {
+        return Vec::new();
+    };
+    let name = row.name.clone();
+    let Some(action) = which.action(app, row) else {
+        return open_console(app, name, false);
+    };
+    let job = Job::Lifecycle {
+        domain: name.clone(),
+        action,
+    };
+    if action == LifecycleAction::ForceOff {
+        app.confirm(Confirm {
+            title: "Force off".into(),
+            lines: vec![
+                format!("Force {name} off now?"),
+                "Like pulling the power cord: data the guest has not flushed is lost.".into(),
+            ],
+            yes: format!("force {name} off"),
+            no: "keep it running".into(),
+            action: ConfirmAction::Jobs {
+                jobs: vec![job],
+                clear_marks: false,
+            },
+        });
+        return Vec::new();
+    }
+    start_jobs(app, vec![job])
+}
+
+fn on_bulk_key(app: &mut App, which: LifecycleKey) -> Vec<Command> {
+    if let Some(why) = app.mutation_refused() {
+        app.status = Some(why);
+        return Vec::new();
+    }
+    let mut jobs = Vec::new();
+    let mut skipped = Vec::new();
+    for name in &app.list.marked {
+        let Some(row) = app.list.row_by_name(name) else {
+            continue;
+        };
+        match (refusal_for(app, which, row), which.action(app, row)) {
+            (None, Some(action)) => jobs.push(Job::Lifecycle {
+                domain: name.clone(),
+                action,
+            }),
+            (Some(why), _) => skipped.push(why),
+            (None, None) => {}
+        }
+    }
+    if jobs.is_empty() {
+        app.status = Some(format!("nothing to do: {}", skipped.join("; ")));
+        return Vec::new();
+    }
+    let names: Vec<&str> = jobs.iter().filter_map(Job::domain).collect();
+    let (title, verb, cost) = match which {
+        LifecycleKey::Start => ("Start", "Start", None),
+        LifecycleKey::Shutdown => (
+            "Shut down",
+            "Shut down",
+            Some(format!(
+                "Each gets {} s to stop, then you are asked about forcing it off.",
+                app.lifecycle.shutdown_timeout
+            )),
+        ),
+        _ => (
+            "Force off",
+            "Force off",
+            Some("Like pulling the power cord: data the guests have not flushed is lost.".into()),
+        ),
+    };
+    let plural = if names.len() == 1 { "" } else { "s" };
+    let mut lines = vec![
+        format!("{verb} {} marked domain{plural}?", names.len()),
+        names.join(", "),
+    ];
+    lines.extend(cost);
+    if !skipped.is_empty() {
+        lines.push(format!("Skipped: {}", skipped.join("; ")));
+    }
+    app.confirm(Confirm {
+        title: title.into(),
+        lines,
+        yes: format!("{} {}", verb.to_lowercase(), names.len()),
+        no: "change nothing".into(),
+        action: ConfirmAction::Jobs {
+            jobs,
+            clear_marks: true,
+        },
+    });
+    Vec::new()
+}
+
+/// Starts jobs, remembering lifecycle ones so their rows show the transition.
+pub fn start_jobs(app: &mut App, jobs: Vec<Job>) -> Vec<Command> {
+    let live: Vec<JobId> = app.jobs.running.iter().map(|j| j.id).collect();
+    app.lifecycle.transitions.retain(|t| live.contains(&t.job));
+    let mut commands = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let transition = match &job {
+            Job::Lifecycle { domain, action } => Some((domain.clone(), *action)),
+            _ => None,
+        };
+        let command = app.start_job(job);
+        if let (Command::StartJob { id, .. }, Some((domain, action))) = (&command, transition) {
+            app.lifecycle.transitions.push(Transition {
+                job: *id,
+                domain,
+                action,
+                started: app.now,
+            });
+        }
+        commands.push(command);
+    }
+    commands
+}
+
+/// The state cell's words while a lifecycle job runs on `domain`: "shutting down 37s".
+pub fn transition_text(app: &App, domain: &str) -> Option<String> {
+    let t = app
+        .lifecycle
+        .transitions
+        .iter()
+        .rev()
+        .find(|t| t.domain == domain)?;
+    let job = app.jobs.get(t.job)?;
+    if job.question.is_some() {
+        return Some("force off?".into());
+    }
+    Some(match t.action {
+        LifecycleAction::Shutdown { timeout_secs } => {
+            let left = timeout_secs.saturating_sub(app.now.saturating_sub(t.started));
+            format!("{} {left}s", t.action.progressive())
+        }
+        _ => format!("{}...", t.action.progressive()),
+    })
+}
+
+/// Asks the worker for the console; `Command::AttachConsole` follows when it is open.
+pub fn open_console(app: &mut App, domain: String, force: bool) -> Vec<Command> {
+    app.status = Some(format!("attaching to {domain}'s console..."));
+    app.lifecycle.console_opening = Some(domain.clone());
+    vec![Command::OpenConsole { domain, force }]
+}
+
+/// The worker opened the console: hand the terminal over, unless the user moved on.
+pub fn on_console_opened(app: &mut App, handle: ConsoleHandle) -> Vec<Command> {
+    if app.lifecycle.console_opening.as_deref() != Some(handle.domain.as_str()) {
+        return Vec::new();
+    }
+    app.lifecycle.console_opening = None;
+    app.status = None;
+    vec![Command::AttachConsole(handle)]
+}
+
+/// The console could not be opened; a busy one may be taken over.
+pub fn on_console_failed(app: &mut App, domain: String, error: ConsoleError) {
+    if app.lifecycle.console_opening.as_deref() != Some(domain.as_str()) {
+        return;
+    }
+    app.lifecycle.console_opening = None;
+    if let ConsoleError::Busy { .. } = error {
+        app.status = None;
+        app.confirm(Confirm {
+            title: "Console in use".into(),
+            lines: vec![
+                format!("{domain}'s console is attached elsewhere (virsh console, or another virtsnap)."),
+                "Take it over? The other session is disconnected.".into(),
+            ],
+            yes: "take it over".into(),
+            no: "leave it".into(),
+            action: ConfirmAction::ForceConsole { domain },
+        });
+    } else {
+        app.status = Some(error.to_string());
+    }
+}
+
+/// Back from the console: say how it ended (nothing else was printed on the way back).
+pub fn on_console_ended(app: &mut App, domain: &str, end: Result<ConsoleEnd, String>) {
+    app.status = Some(match end {
+        Ok(ConsoleEnd::Detached) => format!("detached from {domain}'s console"),
+        Ok(ConsoleEnd::Closed(why)) => why,
+        Err(why) => format!("console of {domain}: {why}"),
+    });
+}
+
+/// Whether a key does something now; with marks, S / D / F count the marked rows.
+pub fn key_enabled(app: &App, key: LifecycleKey) -> bool {
+    let bulk = app.screen == Screen::Domains
+        && !app.list.marked.is_empty()
+        && matches!(
+            key,
+            LifecycleKey::Start | LifecycleKey::Shutdown | LifecycleKey::ForceOff
+        );
+    if !bulk {
+        return refusal(app, key).is_none();
+    }
+    app.mutation_refused().is_none()
+        && app.list.marked.iter().any(|name| {
+            app.list
+                .row_by_name(name)
+                .is_some_and(|row| refusal_for(app, key, row).is_none())
+        })
+}
+
+/// For the help: whether the entry for `key_text` ("S", "D", ...) is a disabled lifecycle key.
+pub fn help_disabled(app: &App, key_text: &str) -> bool {
+    LifecycleKey::ALL
+        .iter()
+        .find(|k| k.key() == key_text)
+        .is_some_and(|k| !key_enabled(app, *k))
+}
+
+/// Help entries for the lifecycle keys (Space only on the domain list).
+pub fn help_entries(with_marks: bool) -> Vec<(&'static str, &'static str)> {
+    let mut keys = vec![
+        ("S", "start (resumes a managed-save image if there is one)"),
+        (
+            "D",
+            "shut down gracefully; after the timeout, asks to force off",
+        ),
+        ("F", "force off (asks first: unflushed guest data is lost)"),
+        ("R", "reboot"),
+        ("p", "pause / resume"),
+        ("c", "serial console (Ctrl-] detaches)"),
+    ];
+    if with_marks {
+        keys.push(("Space", "mark / unmark; S, D, F then act on all marked"));
+    }
+    keys
+}
