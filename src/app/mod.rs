@@ -5,6 +5,7 @@ pub mod confirm;
 mod jobs;
 pub mod lifecycle;
 mod list;
+pub mod snapshot_dialog;
 pub mod snapshot_dialogs;
 pub mod snapshot_view;
 
@@ -77,6 +78,8 @@ pub enum Overlay {
     Revert(Box<snapshot_dialogs::RevertDialog>),
     Delete(Box<snapshot_dialogs::DeleteDialog>),
     Describe(Box<snapshot_dialogs::DescribeDialog>),
+    /// `s`: create a snapshot.
+    CreateSnapshot(Box<snapshot_dialog::SnapshotDialog>),
 }
 
 /// Everything `update` reacts to.
@@ -248,6 +251,7 @@ impl App {
             KeyCode::PageDown => self.list.move_by(page as isize, page),
             KeyCode::PageUp => self.list.move_by(-(page as isize), page),
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('s') => return snapshot_dialog::open_from_list(self),
             KeyCode::F(5) => {
                 self.status = Some("refreshing...".into());
                 return vec![Command::Refresh];
@@ -277,6 +281,7 @@ impl App {
             Some(Overlay::Revert(_)) => snapshot_dialogs::on_revert_key(self, key),
             Some(Overlay::Delete(_)) => snapshot_dialogs::on_delete_key(self, key),
             Some(Overlay::Describe(_)) => snapshot_dialogs::on_describe_key(self, key),
+            Some(Overlay::CreateSnapshot(_)) => snapshot_dialog::on_key(self, key),
             Some(Overlay::Confirm(_)) => confirm::on_key(self, key),
             Some(Overlay::Help) | None => {
                 if matches!(

@@ -4,6 +4,7 @@ mod columns;
 mod confirm;
 mod delete_dialog;
 mod revert_dialog;
+pub mod snapshot_dialog;
 pub mod snapshot_detail;
 pub mod snapshot_tree;
 mod domain_list;
@@ -62,9 +63,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Revert(d)) => revert_dialog::draw(frame, d, theme),
         Some(Overlay::Delete(d)) => delete_dialog::draw(frame, d, theme),
         Some(Overlay::Describe(d)) => snapshot_detail::draw_describe(frame, d, theme),
+        Some(Overlay::CreateSnapshot(d)) => snapshot_dialog::draw(frame, d, theme),
         None => {}
     }
-    jobs::draw_question(frame, app, theme);
+    if !snapshot_dialog::draw_long_question(frame, app, theme) {
+        jobs::draw_question(frame, app, theme);
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use super::worker::Event;
 pub mod delete;
 pub mod describe;
 pub mod lifecycle;
+pub mod remedy;
 pub mod revert;
+pub mod snapshot_create;
 
 pub type JobId = u64;
 
@@ -34,6 +36,9 @@ pub enum Job {
     RevertSnapshot(revert::RevertJob),
     DeleteSnapshot(delete::DeleteJob),
     DescribeSnapshot(describe::DescribeJob),
+    CreateSnapshot(snapshot_create::CreateJob),
+    StopSnapshotStart(remedy::StopSnapshotStartJob),
+    EditDefinition(remedy::EditDefinitionJob),
 }
 
 impl Job {
@@ -45,6 +50,9 @@ impl Job {
             Job::RevertSnapshot(j) => format!("revert {}", j.domain),
             Job::DeleteSnapshot(j) => format!("delete snapshot {}", j.domain),
             Job::DescribeSnapshot(j) => format!("describe snapshot {}", j.domain),
+            Job::CreateSnapshot(j) => format!("snapshot {}", j.domain),
+            Job::StopSnapshotStart(j) => format!("stop, snapshot, start {}", j.snapshot.domain),
+            Job::EditDefinition(j) => format!("edit {}", j.domain),
         }
     }
 
@@ -56,6 +64,9 @@ impl Job {
             Job::RevertSnapshot(j) => Some(&j.domain),
             Job::DeleteSnapshot(j) => Some(&j.domain),
             Job::DescribeSnapshot(j) => Some(&j.domain),
+            Job::CreateSnapshot(j) => Some(&j.domain),
+            Job::StopSnapshotStart(j) => Some(&j.snapshot.domain),
+            Job::EditDefinition(j) => Some(&j.domain),
         }
     }
 }
@@ -155,6 +166,9 @@ pub fn run(ctx: &JobContext, job: Job) -> Result<String, String> {
         Job::RevertSnapshot(j) => revert::run(ctx, &j),
         Job::DeleteSnapshot(j) => delete::run(ctx, &j),
         Job::DescribeSnapshot(j) => describe::run(ctx, &j),
+        Job::CreateSnapshot(j) => snapshot_create::run(ctx, &j),
+        Job::StopSnapshotStart(j) => remedy::stop_snapshot_start(ctx, &j),
+        Job::EditDefinition(j) => remedy::edit_definition(ctx, &j),
     }
 }
 
