@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod list;
+pub mod snapshot;
 
 use crate::libvirt::{ConnectOptions, VirtError};
 
