@@ -39,6 +39,9 @@ struct Args {
     /// Seconds between full refreshes
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     refresh: u64,
+    /// Seconds `D` waits for a guest to shut down before asking to force it off
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    shutdown_timeout: u64,
     /// Log level for the log file (error, warn, info, debug, trace)
     #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
     log_level: String,
@@ -62,6 +65,20 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Start DOMAINs (one with a managed-save image resumes from it)
+    Start(cli::lifecycle::DomainsArgs),
+    /// Shut DOMAINs down gracefully; after --timeout, force off (--force) or ask
+    Shutdown(cli::lifecycle::ShutdownArgs),
+    /// Force DOMAINs off (data the guests have not flushed is lost)
+    Destroy(cli::lifecycle::DestroyArgs),
+    /// Reboot DOMAINs
+    Reboot(cli::lifecycle::DomainsArgs),
+    /// Pause DOMAINs
+    Suspend(cli::lifecycle::DomainsArgs),
+    /// Resume paused DOMAINs
+    Resume(cli::lifecycle::DomainsArgs),
+    /// Attach to DOMAIN's serial console (Ctrl-] detaches)
+    Console(cli::console::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +109,7 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
             refresh_every: Duration::from_secs(args.refresh.max(1)),
         },
         theme: Theme::detect(args.ascii, args.no_color),
+        shutdown_timeout: args.shutdown_timeout,
     };
     match tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +124,13 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
     let result: Result<(), CliError> = match cmd {
         Cmd::List { json } => cli::list::run(&target, json),
         Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
+        Cmd::Start(a) => cli::lifecycle::start(&target, &a),
+        Cmd::Shutdown(a) => cli::lifecycle::shutdown(&target, &a),
+        Cmd::Destroy(a) => cli::lifecycle::destroy(&target, &a),
+        Cmd::Reboot(a) => cli::lifecycle::reboot(&target, &a),
+        Cmd::Suspend(a) => cli::lifecycle::suspend(&target, &a),
+        Cmd::Resume(a) => cli::lifecycle::resume(&target, &a),
+        Cmd::Console(a) => cli::console::run(&target, &a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

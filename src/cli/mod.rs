@@ -2,6 +2,8 @@
 //! can rely on: 0 success, 1 runtime or libvirt error, 2 usage error, 3 refused by virtsnap.
 
 pub mod check;
+pub mod console;
+pub mod lifecycle;
 pub mod list;
 pub mod snapshot;
 
