@@ -14,6 +14,8 @@ use crate::ui::{self, Theme};
 pub struct TuiOptions {
     pub worker: WorkerOptions,
     pub theme: Theme,
+    /// Seconds `D` waits for a guest before asking to force it off.
+    pub shutdown_timeout: u64,
 }
 
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
@@ -35,7 +37,14 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     let demo = opts.worker.demo;
     let worker = worker::spawn(opts.worker, tx);
     let mut terminal = ratatui::try_init()?;
-    let result = runtime.block_on(main_loop(&mut terminal, rx, &worker, label, opts.theme));
+    let result = runtime.block_on(main_loop(
+        &mut terminal,
+        rx,
+        &worker,
+        label,
+        opts.theme,
+        opts.shutdown_timeout,
+    ));
     ratatui::restore();
     if let Some(stopping) = result.as_ref().ok().and_then(|s| s.clone()) {
         tracing::info!("{stopping}");
@@ -51,9 +60,11 @@ async fn main_loop(
     worker: &worker::WorkerHandle,
     label: String,
     theme: Theme,
+    shutdown_timeout: u64,
 ) -> color_eyre::Result<Option<String>> {
     let size = terminal.size()?;
     let mut app = App::new(label, size.width, size.height);
+    app.lifecycle.shutdown_timeout = shutdown_timeout;
     app.update(Msg::Tick { now: unix_now() });
     let mut keys = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
