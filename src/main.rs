@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use virtsnap::cli::{self, CliError, Target};
+use virtsnap::libvirt::jobs::delete::DeleteMode;
+use virtsnap::libvirt::jobs::revert::AfterRevert;
 use virtsnap::libvirt::worker::WorkerOptions;
 use virtsnap::libvirt::ConnectOptions;
 use virtsnap::tui::{self, TuiOptions};
@@ -79,10 +81,83 @@ enum Cmd {
     Resume(cli::lifecycle::DomainsArgs),
     /// Attach to DOMAIN's serial console (Ctrl-] detaches)
     Console(cli::console::ConsoleArgs),
+    /// Create, list, revert and delete snapshots
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCmd {
+    /// Create a snapshot with the dialog's rules: disk-only unless --memory
+    Create {
+        /// Domain name
+        domain: String,
+        /// Snapshot name (default: DOMAIN-YYYYMMDD-HHMMSS)
+        name: Option<String>,
+        /// Include memory state (refused with the reason when the VM cannot save it)
+        #[arg(long)]
+        memory: bool,
+        /// Freeze the guest's file systems (disk-only, needs a connected guest agent)
+        #[arg(long)]
+        quiesce: bool,
+        /// Description stored with the snapshot
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// Print the created snapshot as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List DOMAIN's snapshots, parents before children (`*` marks the current one)
+    List {
+        /// Domain name
+        domain: String,
+        /// Print a JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revert DOMAIN to snapshot NAME, taking a safety snapshot of the current state first
+    Revert {
+        /// Domain name
+        domain: String,
+        /// Snapshot name
+        name: String,
+        /// Leave the VM running after the revert
+        #[arg(long, conflicts_with = "paused")]
+        running: bool,
+        /// Leave the VM paused after the revert
+        #[arg(long)]
+        paused: bool,
+        /// Revert even when libvirt calls it risky
+        #[arg(long)]
+        force: bool,
+        /// Do not take the safety snapshot: the current state is lost
+        #[arg(long)]
+        no_safety_snapshot: bool,
+    },
+    /// Delete snapshot NAME of DOMAIN (by default only it: children stay, data is merged)
+    Delete {
+        /// Domain name
+        domain: String,
+        /// Snapshot name
+        name: String,
+        /// Delete its children too
+        #[arg(long, conflicts_with_all = ["children_only", "metadata_only"])]
+        children: bool,
+        /// Delete only its children
+        #[arg(long, conflicts_with = "metadata_only")]
+        children_only: bool,
+        /// Only make libvirt forget it; its data and files are kept
+        #[arg(long)]
+        metadata_only: bool,
+    },
 }
 
 fn main() -> ExitCode {
     virtsnap::libvirt::connection::route_libvirt_logs();
+    // Before any thread exists: the time zone cannot be read safely later.
+    virtsnap::app::snapshot_view::init_local_offset();
     let args = Args::parse();
     let log_guard = init_logging(&args.log_level);
     let connect = ConnectOptions {
@@ -131,6 +206,68 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
         Cmd::Suspend(a) => cli::lifecycle::suspend(&target, &a),
         Cmd::Resume(a) => cli::lifecycle::resume(&target, &a),
         Cmd::Console(a) => cli::console::run(&target, &a),
+        Cmd::Snapshot { action } => match action {
+            SnapshotCmd::Create {
+                domain,
+                name,
+                memory,
+                quiesce,
+                description,
+                json,
+            } => cli::snapshot::create(
+                &target,
+                cli::snapshot::CreateArgs {
+                    domain,
+                    name,
+                    memory,
+                    quiesce,
+                    description,
+                    json,
+                },
+            ),
+            SnapshotCmd::List { domain, json } => cli::snapshot_list::run(&target, &domain, json),
+            SnapshotCmd::Revert {
+                domain,
+                name,
+                running,
+                paused,
+                force,
+                no_safety_snapshot,
+            } => cli::snapshot_revert::run(
+                &target,
+                cli::snapshot_revert::RevertArgs {
+                    domain,
+                    snapshot: name,
+                    after: if running {
+                        AfterRevert::Running
+                    } else if paused {
+                        AfterRevert::Paused
+                    } else {
+                        AfterRevert::Saved
+                    },
+                    force,
+                    safety: !no_safety_snapshot,
+                },
+            ),
+            SnapshotCmd::Delete {
+                domain,
+                name,
+                children,
+                children_only,
+                metadata_only,
+            } => {
+                let mode = if children {
+                    DeleteMode::WithChildren
+                } else if children_only {
+                    DeleteMode::ChildrenOnly
+                } else if metadata_only {
+                    DeleteMode::MetadataOnly
+                } else {
+                    DeleteMode::This
+                };
+                cli::snapshot_delete::run(&target, &domain, &name, mode)
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

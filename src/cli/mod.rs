@@ -6,6 +6,9 @@ pub mod console;
 pub mod lifecycle;
 pub mod list;
 pub mod snapshot;
+pub mod snapshot_delete;
+pub mod snapshot_list;
+pub mod snapshot_revert;
 
 use crate::libvirt::{ConnectOptions, VirtError};
 

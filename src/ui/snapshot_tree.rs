@@ -93,6 +93,12 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
         .iter()
         .map(|r| RowText::of(&v.tree, r, app.now, theme))
         .collect();
+    // Without descriptions the column asks for no room of its own.
+    let described: u16 = if texts.iter().any(|t| !t.description.is_empty()) {
+        11
+    } else {
+        0
+    };
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
         texts.iter().map(f).max().unwrap_or(0).max(floor).min(60) as u16
     };
@@ -103,12 +109,12 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
             drop_rank: 0,
         },
         Column {
-            min: longest(|t| t.name_len(), 4).min(14),
+            min: longest(|t| t.name_len(), 4).min(24),
             want: longest(|t| t.name_len(), 4).min(40),
             drop_rank: 0,
         },
         Column {
-            min: 16,
+            min: 11,
             want: 16,
             drop_rank: 3,
         },
@@ -130,15 +136,16 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
         Column {
             min: 3,
             want: 8,
-            drop_rank: 4,
+            drop_rank: 5,
         },
         Column {
-            min: 11,
-            want: longest(|t| t.description.chars().count(), 11),
-            drop_rank: 5,
+            min: described,
+            want: longest(|t| t.description.chars().count(), described.into()),
+            drop_rank: 4,
         },
     ];
     let widths = fit(&cols, inner.width, 1);
+    let short_created = widths[2].is_some_and(|w| w < 16);
     let shown: Vec<usize> = (0..cols.len()).filter(|i| widths[*i].is_some()).collect();
     let short_location = widths[6].is_some_and(|w| w < 8);
     let constraints: Vec<Constraint> = shown
@@ -158,7 +165,7 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
         .iter()
         .enumerate()
         .map(|(n, t)| {
-            let all = t.cells(theme, short_location);
+            let all = t.cells(theme, short_location, short_created);
             let mut style = Style::new();
             if start + n == v.selected {
                 style = if v.detail_focus {
@@ -215,7 +222,12 @@ impl RowText {
         self.prefix.chars().count() + self.name.chars().count()
     }
 
-    fn cells(&self, theme: &Theme, short_location: bool) -> [Cell<'static>; 8] {
+    fn cells(
+        &self,
+        theme: &Theme,
+        short_location: bool,
+        short_created: bool,
+    ) -> [Cell<'static>; 8] {
         let marker = if self.current {
             Span::styled("*", theme.good())
         } else {
@@ -237,7 +249,12 @@ impl RowText {
         [
             Cell::from(marker),
             Cell::from(Line::from(name)),
-            Cell::from(self.created.clone()),
+            // Narrow: `11-26 14:05`, the year is in the detail pane.
+            Cell::from(if short_created {
+                self.created.get(5..).unwrap_or(&self.created).to_string()
+            } else {
+                self.created.clone()
+            }),
             Cell::from(Line::from(self.age.clone()).right_aligned()),
             Cell::from(Span::styled(self.state.clone(), (self.state_style)(theme))),
             Cell::from(if self.memory { "yes" } else { "no" }),

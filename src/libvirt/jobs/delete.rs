@@ -145,7 +145,11 @@ pub fn delete_summary(tree: &SnapshotTree, name: &str, mode: DeleteMode) -> Vec<
     let gone = doomed(tree, name, mode);
     let names: Vec<&str> = gone.iter().map(|s| s.name.as_str()).collect();
     let shown = if names.len() > 4 {
-        format!("{}, ... and {} more", names[..3].join(", "), names.len() - 3)
+        format!(
+            "{}, ... and {} more",
+            names[..3].join(", "),
+            names.len() - 3
+        )
     } else {
         names.join(", ")
     };

@@ -17,7 +17,9 @@ use virt::sys::{
 use super::{JobContext, JobQuestion};
 use crate::libvirt::{inventory, snapshots};
 use crate::model::eligibility::{evaluate, RuleInput};
-use crate::model::snapshot::{plan_create, SnapshotInfo, SnapshotLocation, SnapshotPlan};
+use crate::model::snapshot::{
+    plan_create, PlanError, SnapshotInfo, SnapshotLocation, SnapshotPlan,
+};
 use crate::model::{DomainConfig, DomainState, HostCapabilities};
 
 /// libvirt 9.9 reverts external snapshots.
@@ -90,12 +92,22 @@ pub fn run(ctx: &JobContext, job: &RevertJob) -> Result<String, String> {
     let mut safety_note = String::new();
     if let Some(base) = &job.safety {
         ctx.step(format!("taking safety snapshot of {}", job.domain));
-        let (name, plan) = safety_plan(ctx.conn, &dom, base, &job.snapshot)
-            .map_err(|e| format!("not reverted: the safety snapshot could not be planned: {e}"))?;
-        snapshots::create_from_plan(&dom, &plan).map_err(|e| {
-            format!("not reverted: the safety snapshot '{name}' of the current state failed: {e}")
-        })?;
-        safety_note = format!("; safety snapshot '{name}' holds the state before");
+        match safety_plan(ctx.conn, &dom, base, &job.snapshot)
+            .map_err(|e| format!("not reverted: the safety snapshot could not be planned: {e}"))?
+        {
+            Some((name, plan)) => {
+                snapshots::create_from_plan(&dom, &plan).map_err(|e| {
+                    format!(
+                        "not reverted: the safety snapshot '{name}' of the current state failed: {e}"
+                    )
+                })?;
+                safety_note = format!("; safety snapshot '{name}' holds the state before");
+            }
+            None => {
+                safety_note =
+                    "; no safety snapshot: a shut-off VM without disks has no state to keep".into()
+            }
+        }
     }
     if ctx.is_cancelled() {
         return Err(format!("cancelled before reverting{safety_note}"));
@@ -164,13 +176,14 @@ fn force_question(job: &RevertJob, reason: &str) -> JobQuestion {
 }
 
 /// Plans the safety snapshot with the create strategy: memory state where it can be saved,
-/// disk-only where it is blocked. Returns the name actually used (made unique) and the plan.
+/// disk-only where it is blocked. Returns the name actually used (made unique) and the plan;
+/// None when there is nothing to keep (a shut-off VM without writable disks).
 pub fn safety_plan(
     conn: &Connect,
     dom: &Domain,
     base_name: &str,
     target: &str,
-) -> Result<(String, SnapshotPlan), String> {
+) -> Result<Option<(String, SnapshotPlan)>, String> {
     let info = dom.info().map_err(|e| e.message().to_string())?;
     let state = inventory::state_from_virt(&info.state);
     let persistent = read_config(dom, VIR_DOMAIN_XML_INACTIVE)?;
@@ -209,6 +222,7 @@ pub fn safety_plan(
     let mut plan = match plan_with(with_memory) {
         Ok(plan) => plan,
         Err(_) if with_memory => plan_with(false).map_err(|e| e.to_string())?,
+        Err(PlanError::NothingToCapture) if !state.is_active() => return Ok(None),
         Err(e) => return Err(e.to_string()),
     };
     let mut description = format!("Taken by virtsnap before reverting to '{target}'.");
@@ -216,7 +230,7 @@ pub fn safety_plan(
         description.push_str(" Disk-only: memory state could not be saved.");
     }
     plan.request.description = Some(description);
-    Ok((name, plan))
+    Ok(Some((name, plan)))
 }
 
 fn read_config(dom: &Domain, flags: u32) -> Result<DomainConfig, String> {
