@@ -178,10 +178,7 @@ fn revert_moves_the_current_snapshot() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        stdout.contains("no safety snapshot"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("no safety snapshot"), "{stdout}");
 }
 
 #[test]
