@@ -148,7 +148,7 @@ pub struct DomainConfig {
 impl DomainConfig {
     /// Parses `virsh dumpxml`-style domain XML (live or `--inactive`).
     pub fn from_xml(xml: &str) -> Result<DomainConfig, XmlError> {
-        let root = Element::parse_root(xml, "domain")?;
+        let root = Element::parse_root(xml, "domain", keep_domain_element)?;
         let devices = root.child("devices");
         let config = DomainConfig {
             name: root.child_text("name").unwrap_or_default().to_string(),
@@ -223,6 +223,36 @@ impl DomainState {
     /// A QEMU process exists, so memory state exists.
     pub fn is_active(self) -> bool {
         !matches!(self, Self::Shutoff | Self::Crashed | Self::Nostate)
+    }
+}
+
+/// The parts of a domain the model reads; the rest (controllers, addresses of ordinary devices,
+/// seclabels, metadata) is never built into the tree.
+fn keep_domain_element(ancestors: &[Element], name: &str) -> bool {
+    match ancestors {
+        [_domain] => matches!(
+            name,
+            "name" | "uuid" | "memory" | "vcpu" | "cpu" | "clock" | "os" | "devices"
+        ),
+        [_domain, devices] if devices.name == "devices" => matches!(
+            name,
+            "disk"
+                | "hostdev"
+                | "filesystem"
+                | "interface"
+                | "shmem"
+                | "channel"
+                | "serial"
+                | "console"
+        ),
+        // Only a host device's own address (`<source><address>`) matters, never the guest
+        // bus address or the alias libvirt gives every device.
+        [.., parent] => match name {
+            "alias" => false,
+            "address" => parent.name == "source",
+            _ => true,
+        },
+        [] => true,
     }
 }
 

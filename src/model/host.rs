@@ -24,7 +24,7 @@ impl HostCapabilities {
     /// Parses `virsh capabilities` XML. Only `<host>` is read: the `<guest>` sections
     /// describe what can be emulated, not the machine's CPU.
     pub fn from_xml(xml: &str) -> Result<HostCapabilities, XmlError> {
-        let root = Element::parse_root(xml, "capabilities")?;
+        let root = Element::parse_root(xml, "capabilities", keep_host_element)?;
         let host = root.child("host");
         let cpu = host.and_then(|h| h.child("cpu"));
         let owned = |name: &str| cpu.and_then(|c| c.child_text(name)).map(str::to_string);
@@ -64,6 +64,19 @@ impl HostCapabilities {
 
     pub fn has_invtsc(&self) -> bool {
         self.has_feature("invtsc")
+    }
+}
+
+/// `<host><cpu>` and `<host><migration_features>`: the `<guest>` sections and the NUMA
+/// topology are most of the document and never read.
+fn keep_host_element(ancestors: &[Element], name: &str) -> bool {
+    match ancestors {
+        [_capabilities] => name == "host",
+        [_, _host] => matches!(name, "cpu" | "migration_features"),
+        [_, _, cpu] if cpu.name == "cpu" => {
+            matches!(name, "arch" | "model" | "vendor" | "feature" | "counter")
+        }
+        _ => false,
     }
 }
 

@@ -36,12 +36,20 @@ impl Element {
     /// Parses a whole document into its root element. Elements from other namespaces
     /// (`<test:runstate>`, `<qemu:commandline>`), comments, processing instructions and the
     /// doctype are dropped: libvirt's own vocabulary never carries a prefix.
+    #[cfg(test)]
     pub fn parse(xml: &str) -> Result<Element, XmlError> {
+        Self::parse_kept(xml, |_, _| true)
+    }
+
+    /// Like `parse`, but keeps an element (and its subtree) only when `keep(ancestors, name)`
+    /// says so; the root is always kept. Skipping what a parser never reads (controllers,
+    /// `<guest>` sections, NUMA topology) makes the tree several times cheaper to build.
+    pub fn parse_kept(xml: &str, keep: fn(&[Element], &str) -> bool) -> Result<Element, XmlError> {
         let mut reader = Reader::from_str(xml);
         let mut stack: Vec<Element> = Vec::new();
         let mut root: Option<Element> = None;
-        // Depth inside a foreign element whose whole subtree is ignored.
-        let mut foreign_depth = 0usize;
+        // Depth inside an element whose whole subtree is ignored.
+        let mut skip_depth = 0usize;
         loop {
             let event = reader.read_event().map_err(|e| XmlError::Malformed {
                 position: reader.error_position(),
@@ -53,54 +61,51 @@ impl Element {
             };
             match event {
                 Event::Start(start) => {
-                    if foreign_depth > 0 || is_foreign(&start) {
-                        foreign_depth += 1;
+                    if skip_depth > 0 || !wanted(&stack, &start, keep) {
+                        skip_depth += 1;
                         continue;
                     }
                     stack.push(element_from(&start).map_err(malformed)?);
                 }
                 Event::Empty(start) => {
-                    if foreign_depth > 0 || is_foreign(&start) {
+                    if skip_depth > 0 || !wanted(&stack, &start, keep) {
                         continue;
                     }
                     let element = element_from(&start).map_err(malformed)?;
                     attach(&mut stack, &mut root, element);
                 }
                 Event::End(_) => {
-                    if foreign_depth > 0 {
-                        foreign_depth -= 1;
+                    if skip_depth > 0 {
+                        skip_depth -= 1;
                         continue;
                     }
                     if let Some(element) = stack.pop() {
                         attach(&mut stack, &mut root, element);
                     }
                 }
-                Event::Text(text) => {
-                    if foreign_depth == 0 {
-                        if let Some(top) = stack.last_mut() {
-                            let text = text.xml_content().map_err(|e| malformed(e.to_string()))?;
+                Event::Text(text) if skip_depth == 0 => {
+                    if let Some(top) = stack.last_mut() {
+                        let text = text.xml_content().map_err(|e| malformed(e.to_string()))?;
+                        // Indentation between child elements is most of the text events.
+                        if !(top.text.is_empty() && text.trim().is_empty()) {
                             top.text.push_str(&text);
                         }
                     }
                 }
-                Event::CData(data) => {
-                    if foreign_depth == 0 {
-                        if let Some(top) = stack.last_mut() {
-                            let text = data.decode().map_err(|e| malformed(e.to_string()))?;
-                            top.text.push_str(&text);
-                        }
+                Event::CData(data) if skip_depth == 0 => {
+                    if let Some(top) = stack.last_mut() {
+                        let text = data.decode().map_err(|e| malformed(e.to_string()))?;
+                        top.text.push_str(&text);
                     }
                 }
-                Event::GeneralRef(reference) => {
-                    if foreign_depth == 0 {
-                        if let Some(top) = stack.last_mut() {
-                            let resolved = resolve_reference(&reference).map_err(malformed)?;
-                            top.text.push_str(&resolved);
-                        }
+                Event::GeneralRef(reference) if skip_depth == 0 => {
+                    if let Some(top) = stack.last_mut() {
+                        let resolved = resolve_reference(&reference).map_err(malformed)?;
+                        top.text.push_str(&resolved);
                     }
                 }
                 Event::Eof => break,
-                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+                _ => {}
             }
         }
         if !stack.is_empty() {
@@ -112,9 +117,13 @@ impl Element {
         root.ok_or(XmlError::Empty)
     }
 
-    /// Parses and checks the root element's name.
-    pub fn parse_root(xml: &str, expected: &'static str) -> Result<Element, XmlError> {
-        let root = Self::parse(xml)?;
+    /// Parses (keeping what `keep` wants) and checks the root element's name.
+    pub fn parse_root(
+        xml: &str,
+        expected: &'static str,
+        keep: fn(&[Element], &str) -> bool,
+    ) -> Result<Element, XmlError> {
+        let root = Self::parse_kept(xml, keep)?;
         if root.name != expected {
             return Err(XmlError::WrongRoot {
                 expected,
@@ -154,14 +163,19 @@ impl Element {
     }
 }
 
-fn is_foreign(start: &BytesStart) -> bool {
-    start.name().prefix().is_some()
+fn wanted(stack: &[Element], start: &BytesStart, keep: fn(&[Element], &str) -> bool) -> bool {
+    let name = start.name();
+    if name.prefix().is_some() {
+        return false;
+    }
+    stack.is_empty() || std::str::from_utf8(name.as_ref()).is_ok_and(|n| keep(stack, n))
 }
 
 fn element_from(start: &BytesStart) -> Result<Element, String> {
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for attr in start.attributes() {
+    // libvirt never repeats an attribute, so quick-xml's duplicate check buys nothing.
+    for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| e.to_string())?;
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
         let value = attr.unescape_value().map_err(|e| e.to_string())?;
@@ -262,11 +276,29 @@ mod tests {
             Element::parse("<domain>"),
             Err(XmlError::Malformed { .. })
         ));
-        let err = Element::parse_root("<capabilities/>", "domain").unwrap_err();
+        let err = Element::parse_root("<capabilities/>", "domain", |_, _| true).unwrap_err();
         assert_eq!(
             err.to_string(),
             "expected a <domain> document, found <capabilities>"
         );
+    }
+
+    #[test]
+    fn keeps_only_the_wanted_subtrees() {
+        let xml = "<a><b><c/></b><d><e>x</e></d><b2/></a>";
+        let root = Element::parse_kept(xml, |ancestors, name| {
+            ancestors.len() > 1 || name.starts_with('b')
+        })
+        .unwrap();
+        let names: Vec<_> = root.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["b", "b2"]);
+        assert_eq!(root.children[0].children[0].name, "c");
+    }
+
+    #[test]
+    fn keeps_spaces_between_references() {
+        let root = Element::parse("<n>  &lt; &gt;  </n>").unwrap();
+        assert_eq!(root.text(), "< >");
     }
 
     #[test]
