@@ -327,10 +327,15 @@ fn create_with_progress(
         });
         let mut told_no_cancel = false;
         while !call.is_finished() {
-            if let Ok(stats) = domain.job_stats(0) {
-                let total = stats.mem_total.or(stats.data_total).unwrap_or(0);
-                let done = stats.mem_processed.or(stats.data_processed).unwrap_or(0);
-                if total > 0 {
+            // job_info, not job_stats: virt 0.5's job_stats builds a Vec from libvirt's null
+            // pointer when no job is active (between calls), which aborts the process.
+            if let Ok(stats) = domain.job_info() {
+                let pick = |total: Option<u64>, done: Option<u64>| {
+                    total.filter(|&t| t > 0).map(|t| (done.unwrap_or(0), t))
+                };
+                let progress = pick(stats.mem_total, stats.mem_processed)
+                    .or_else(|| pick(stats.data_total, stats.data_processed));
+                if let Some((done, total)) = progress {
                     ctx.bytes(done, total);
                 }
             }

@@ -1,0 +1,197 @@
+//! `virtsnap snapshot create` as a script runs it, against a real KVM VM in an embedded QEMU
+//! root. The binary and this test cannot hold the same embedded root at once (one process per
+//! root), so the VM is set up and torn down by this test binary re-run as a helper process.
+//! Run: `cargo test --test snapshot_create_cli -- --nocapture`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use virtsnap::libvirt::vmdef::{self, DiskFormat, TinyCpu, TinyVm};
+use virtsnap::libvirt::ConnectOptions;
+
+const HELPER_ENV: &str = "VIRTSNAP_CLI_HELPER";
+const VM: &str = "cli-hp";
+
+fn uri(root: &Path) -> String {
+    format!("qemu:///embed?root={}", root.display())
+}
+
+/// Runs this test binary's `helper` with an action, in its own process.
+fn run_helper(root: &Path, action: &str) -> String {
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HELPER_ENV, format!("{action}:{}", root.display()))
+        .output()
+        .expect("run helper");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "helper {action} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The helper process: `start` defines and starts the VM, `count` prints its snapshot count,
+/// `teardown` destroys and undefines it.
+#[test]
+#[ignore = "run by the other tests as a helper process"]
+fn helper() {
+    let Ok(spec) = std::env::var(HELPER_ENV) else {
+        return;
+    };
+    let (action, root) = spec.split_once(':').expect("action:root");
+    let root = PathBuf::from(root);
+    let conn = virtsnap::libvirt::open(&ConnectOptions {
+        uri: Some(uri(&root)),
+        readonly: false,
+    })
+    .expect("open the embedded root");
+    match action {
+        "start" => {
+            let disk = root.join("disks").join("cli-hp.qcow2");
+            std::fs::create_dir_all(root.join("disks")).unwrap();
+            vmdef::create_disk(&disk, DiskFormat::Qcow2, 16).unwrap();
+            let vm = TinyVm::new(
+                VM,
+                TinyCpu::HostPassthrough {
+                    migratable: Some(false),
+                },
+            )
+            .with_nested_host_workarounds()
+            .disk(&disk, DiskFormat::Qcow2);
+            let dom = conn.define_domain_xml(&vm.to_xml()).expect("define");
+            dom.create().expect("start");
+        }
+        "count" => {
+            let dom = conn.lookup_domain_by_name(VM).expect("lookup");
+            println!("SNAPSHOTS={}", dom.num_snapshots(0).expect("count"));
+        }
+        "teardown" => {
+            if let Ok(dom) = conn.lookup_domain_by_name(VM) {
+                if dom.is_active().unwrap_or(true) {
+                    let _ = dom.destroy();
+                }
+                let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+            }
+        }
+        other => panic!("unknown helper action {other}"),
+    }
+}
+
+/// Tears the VM down and removes the root even when an assertion failed.
+struct Root(PathBuf);
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        run_helper(&self.0, "teardown");
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn virtsnap(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_virtsnap"))
+        .arg("-c")
+        .arg(uri(root))
+        .args(args)
+        .output()
+        .expect("run virtsnap")
+}
+
+fn count(root: &Path) -> u32 {
+    let out = run_helper(root, "count");
+    // libtest prints "test helper ... " on the same line before the helper's own output.
+    out.split("SNAPSHOTS=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in: {out}"))
+}
+
+#[test]
+fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot() {
+    if !vmdef::kvm_usable() || !vmdef::qemu_available() {
+        println!("SKIPPED: /dev/kvm or qemu-system-x86_64 is missing");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("virtsnap-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = Root(dir);
+    run_helper(&root.0, "start");
+
+    let out = virtsnap(&root.0, &["snapshot", "create", VM, "with-mem", "--memory"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("Memory snapshots are not supported with host-passthrough CPU.")
+            && stderr.contains("Options:\n1. Create a disk-only snapshot"),
+        "{stderr}"
+    );
+
+    for bad in ["a/b", "-rf", "<x>", "has space", ""] {
+        let out = virtsnap(&root.0, &["snapshot", "create", VM, "--", bad]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{bad:?}: {stderr}");
+        assert!(stderr.contains("snapshot name"), "{bad:?}: {stderr}");
+    }
+    let out = virtsnap(&root.0, &["snapshot", "create", VM, "q", "--quiesce"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&root.0), 0, "refusals changed nothing");
+
+    let description = "<x> & \"y\" ]]>\nsecond line";
+    let out = virtsnap(
+        &root.0,
+        &[
+            "snapshot",
+            "create",
+            VM,
+            "nightly+1",
+            "--description",
+            description,
+            "--json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(json["name"], "nightly+1");
+    assert_eq!(json["location"], "external");
+    assert_eq!(json["memory"], false);
+    let overlay = json["files"][0].as_str().expect("overlay file");
+    assert!(overlay.ends_with("cli-hp.qcow2.nightly+1"), "{overlay}");
+    assert!(Path::new(overlay).exists());
+    assert_eq!(count(&root.0), 1);
+
+    // The default name is the domain plus a time stamp.
+    let out = virtsnap(&root.0, &["snapshot", "create", VM]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(&format!("created snapshot '{VM}-20")),
+        "{stdout}"
+    );
+    // A name that exists is refused before libvirt is asked.
+    let out = virtsnap(&root.0, &["snapshot", "create", VM, "nightly+1"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(count(&root.0), 2);
+}
