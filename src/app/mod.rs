@@ -25,7 +25,7 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
 
 /// Rows the header, table heading, status and footer take; the rest shows domains.
-pub const CHROME_ROWS: u16 = 7;
+pub const CHROME_ROWS: u16 = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Connection {
@@ -344,7 +344,11 @@ impl App {
                 self.list.replace_all(rows);
                 self.list.keep_visible(self.page_rows());
             }
-            Event::DomainDetails(rows) => self.list.merge(rows),
+            Event::DomainDetails(rows) => {
+                let reload = snapshot_view::changed_elsewhere(self, &rows);
+                self.list.merge(rows);
+                return reload;
+            }
             Event::RefreshDone { .. } => {
                 self.listed = true;
                 if self.status.as_deref() == Some("refreshing...") {

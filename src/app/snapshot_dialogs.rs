@@ -189,10 +189,14 @@ impl DescribeDialog {
     }
 }
 
-/// `s` in the snapshot view. The create dialog belongs to issue 4: point this at it.
+/// `s` in the snapshot view: the create dialog, told the names already taken.
 pub fn create_hook(app: &mut App) -> Vec<Command> {
-    app.status = Some("snapshot creation opens from the domain list (s)".into());
-    Vec::new()
+    let Some(v) = view(app) else {
+        return Vec::new();
+    };
+    let domain = v.domain.clone();
+    let existing = v.tree.snapshots().iter().map(|s| s.name.clone()).collect();
+    super::snapshot_dialog::open_from_view(app, &domain, existing)
 }
 
 pub fn on_revert_key(app: &mut App, key: KeyEvent) -> Vec<Command> {

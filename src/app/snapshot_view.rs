@@ -10,6 +10,7 @@ use super::snapshot_dialogs::{self, DeleteDialog, DescribeDialog, RevertDialog};
 use super::{App, Command, Overlay, Screen};
 use crate::libvirt::jobs::revert::revert_refusal;
 use crate::libvirt::snapshots::DomainSnapshots;
+use crate::model::inventory::DomainInfo;
 use crate::model::snapshot::{SnapshotInfo, SnapshotTree, TreeRow};
 
 #[derive(Debug, Clone, Default)]
@@ -289,22 +290,19 @@ fn on_filter_key(v: &mut SnapshotView, key: KeyEvent) {
     v.apply_filter(keep.as_deref());
 }
 
-/// r, d, e, s: refused with the reason on a read-only connection or while a job runs on the
-/// domain; otherwise the dialog opens.
+/// r, d, e, s: refused with the reason on a read-only or lost connection, or while a job runs
+/// on the domain; otherwise the dialog opens.
 fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
     let Some(v) = view(app) else {
         return Vec::new();
     };
     let domain = v.domain.clone();
-    if app.host.as_ref().is_some_and(|h| h.readonly) {
-        app.status = Some(
-            "read-only connection: snapshots cannot be changed (reconnect without --readonly)"
-                .into(),
-        );
+    if let Some(why) = app.mutation_refused() {
+        app.status = Some(why);
         return Vec::new();
     }
     if key == 's' {
-        return create_snapshot(app);
+        return snapshot_dialogs::create_hook(app);
     }
     let Some(info) = v.selected_info().cloned() else {
         app.status = Some(format!("{domain} has no snapshot selected"));
@@ -337,11 +335,6 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
         _ => {}
     }
     Vec::new()
-}
-
-/// `s`: the create dialog (issue 4) takes over here; until it exists the key says so.
-fn create_snapshot(app: &mut App) -> Vec<Command> {
-    snapshot_dialogs::create_hook(app)
 }
 
 static LOCAL_OFFSET: OnceLock<UtcOffset> = OnceLock::new();
@@ -409,5 +402,24 @@ pub fn human_size(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A re-read row of the open view's domain (a domain event, a refresh) whose snapshot count
+/// or current snapshot differs from the tree: something changed the snapshots (virsh, another
+/// client), so read them again.
+pub fn changed_elsewhere(app: &App, rows: &[DomainInfo]) -> Vec<Command> {
+    let Some(v) = view(app).filter(|v| !v.loading) else {
+        return Vec::new();
+    };
+    let differs = rows.iter().filter(|r| r.name == v.domain).any(|r| {
+        r.snapshots
+            .is_some_and(|n| n as usize != v.data.snapshots.len() + v.data.unreadable.len())
+            || (r.snapshots.is_some() && r.current_snapshot != v.data.current)
+    });
+    if differs {
+        reload_if_showing(app, Some(&v.domain))
+    } else {
+        Vec::new()
     }
 }

@@ -319,3 +319,68 @@ fn a_deep_chain_renders_without_running_off_the_screen() {
     assert!(screen.contains("[499]"), "{screen}");
     assert!(screen.contains("s499"), "{screen}");
 }
+
+#[test]
+fn a_change_made_elsewhere_reloads_the_tree() {
+    let mut app = opened(nested(), 80, 24);
+    let mut row = mixed_rows()
+        .into_iter()
+        .find(|r| r.name == "web-passthrough")
+        .unwrap();
+    row.snapshots = Some(6);
+    row.current_snapshot = Some("hotfix-1".into());
+    let same = app.update(Msg::Worker(Event::DomainDetails(vec![row.clone()])));
+    assert!(same.is_empty(), "nothing changed: {same:?}");
+    row.snapshots = Some(7);
+    row.current_snapshot = Some("made-by-virsh".into());
+    let cmds = app.update(Msg::Worker(Event::DomainDetails(vec![row])));
+    assert_eq!(
+        cmds,
+        vec![Command::LoadSnapshots {
+            domain: "web-passthrough".into()
+        }]
+    );
+}
+
+#[test]
+fn delete_refusals_follow_libvirt() {
+    use crate::libvirt::jobs::delete::delete_refusal;
+    use crate::model::snapshot::SnapshotTree;
+    let tree = SnapshotTree::new(
+        vec![
+            snap("int-root", None, 10, false),
+            snap("ext-a", Some("int-root"), 9, true),
+            snap("ext-b", Some("ext-a"), 8, true),
+            snap("ext-side", Some("ext-a"), 7, true),
+            snap("ext-side-child", Some("ext-side"), 6, true),
+        ],
+        Some("ext-b".into()),
+    );
+    let refused = |name, mode, version| delete_refusal(&tree, name, mode, version);
+    // External under an internal parent.
+    assert!(refused("ext-a", DeleteMode::This, 11_003_000)
+        .unwrap()
+        .contains("parent 'int-root' is internal"));
+    // External with CHILDREN flags.
+    assert!(refused("ext-a", DeleteMode::WithChildren, 11_003_000)
+        .unwrap()
+        .contains("together with their children"));
+    assert!(refused("int-root", DeleteMode::ChildrenOnly, 11_003_000).is_some());
+    // A non-leaf external snapshot off the current branch.
+    assert!(refused("ext-side", DeleteMode::This, 11_003_000)
+        .unwrap()
+        .contains("not on the VM's current branch"));
+    // A leaf on the current branch is fine; so is metadata only, and old libvirt refuses.
+    assert_eq!(refused("ext-b", DeleteMode::This, 11_003_000), None);
+    assert_eq!(
+        refused("ext-side", DeleteMode::MetadataOnly, 11_003_000),
+        None
+    );
+    assert!(refused("ext-b", DeleteMode::This, 8_000_000)
+        .unwrap()
+        .contains("libvirt 9.0"));
+    // Reverting to an external snapshot needs 9.9.
+    let ext = tree.get("ext-b").unwrap();
+    assert!(crate::libvirt::jobs::revert::revert_refusal(ext, 9_008_000).is_some());
+    assert!(crate::libvirt::jobs::revert::revert_refusal(ext, 9_009_000).is_none());
+}
