@@ -67,7 +67,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
         cells.iter().map(f).max().unwrap_or(0).max(floor).min(60) as u16
     };
-    let cpu_width = longest(|c| c.cpu_len(), 3).min(34);
+    let cpu_width = longest(|c| c.cpu_len(), 3);
     let cols = [
         Column {
             min: longest(|c| c.name.len(), 4).min(16),
@@ -75,13 +75,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             drop_rank: 0,
         },
         Column {
-            min: 8,
+            // Grows past 8 only for a transition ("shutting down 37s"), which must not be cut.
+            min: longest(|c| c.state.len(), 8).min(18),
             want: longest(|c| c.state.len(), 5),
             drop_rank: 0,
         },
         // The badge is the point of the list: its markers are never cut.
         Column {
-            min: cpu_width,
+            min: cpu_width.min(34),
             want: cpu_width,
             drop_rank: 0,
         },

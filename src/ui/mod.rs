@@ -7,6 +7,7 @@ mod revert_dialog;
 pub mod snapshot_dialog;
 pub mod snapshot_detail;
 pub mod snapshot_tree;
+mod domain_detail;
 mod domain_list;
 mod footer;
 mod header;
@@ -46,7 +47,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(area);
     header::draw(frame, header, app, theme);
     match &app.screen {
-        Screen::Domains => domain_list::draw(frame, body, app, theme),
+        Screen::Domains => {
+            let [table, detail] =
+                Layout::vertical([Constraint::Min(2), Constraint::Length(1)]).areas(body);
+            domain_list::draw(frame, table, app, theme);
+            domain_detail::draw(frame, detail, app, theme);
+        }
         Screen::Snapshots(v) => snapshot_tree::draw(frame, body, app, v.as_ref(), theme),
     }
     jobs::draw_bar(frame, jobs_bar, app, theme);
@@ -71,5 +77,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+#[cfg(test)]
+mod lifecycle_tests;
 #[cfg(test)]
 mod tests;

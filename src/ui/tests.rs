@@ -167,3 +167,39 @@ fn readonly_marker_in_header() {
         "{screen}"
     );
 }
+
+#[test]
+fn list_ascii_no_color_80x24() {
+    let app = app_with(mixed_rows(), 80, 24);
+    let screen = render(
+        &app,
+        Theme {
+            color: false,
+            ascii: true,
+        },
+        80,
+        24,
+    );
+    assert!(screen.is_ascii(), "ASCII mode drew non-ASCII:\n{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn disconnected_header_keeps_the_list() {
+    let mut app = app_with(mixed_rows(), 80, 24);
+    app.update(Msg::Worker(Event::Disconnected {
+        reason: "the daemon closed the connection".into(),
+        retry_in: 4,
+    }));
+    insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
+}
+
+#[test]
+fn filter_prompt_in_footer() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let mut app = app_with(mixed_rows(), 80, 24);
+    for c in "/invtsc".chars() {
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+    }
+    insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
+}
