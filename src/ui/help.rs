@@ -18,6 +18,7 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("/", "filter by name, state, CPU mode or marker"),
             (":", "jump to a domain by name"),
             ("Enter", "open the domain's snapshots"),
+            ("s", "take a snapshot (name, memory, quiesce, remedies)"),
             ("Esc", "clear the filter"),
             ("F5, Ctrl-R", "refresh now"),
             ("?", "this help"),

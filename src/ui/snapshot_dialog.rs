@@ -313,7 +313,7 @@ mod tests {
     use crate::libvirt::worker::Event;
     use crate::model::inventory::DomainInfo;
     use crate::model::{DomainConfig, DomainState};
-    use crate::ui::{draw, Theme};
+    use crate::ui::Theme;
 
     const GIB: u64 = 1 << 30;
     /// 2026-11-26 14:30:00 UTC: the prefilled name's stamp (tests run without a local zone).
@@ -363,7 +363,8 @@ mod tests {
             color: false,
             ascii,
         };
-        t.draw(|f| draw(f, app, &theme)).unwrap();
+        // The dialog alone: the list under it belongs to other views' snapshots.
+        t.draw(|f| super::draw(f, dialog(app), &theme)).unwrap();
         let buf = t.backend().buffer().clone();
         let mut out = String::new();
         for y in 0..buf.area.height {
