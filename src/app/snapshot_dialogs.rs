@@ -9,7 +9,9 @@ use crate::libvirt::jobs::delete::{delete_refusal, delete_summary, DeleteJob, De
 use crate::libvirt::jobs::describe::DescribeJob;
 use crate::libvirt::jobs::revert::{memory_dir, AfterRevert, ForcePolicy, RevertJob};
 use crate::libvirt::jobs::Job;
-use crate::model::snapshot::{plan_create, SnapshotInfo, SnapshotLocation, SnapshotTree};
+use crate::model::snapshot::{
+    plan_create, PlanError, SnapshotInfo, SnapshotLocation, SnapshotTree,
+};
 use crate::model::DomainState;
 
 /// The rows of the revert dialog that take the cursor.
@@ -31,6 +33,8 @@ pub struct RevertDialog {
     /// What the safety snapshot will be, or why it cannot be taken.
     pub safety_summary: String,
     pub safety_possible: bool,
+    /// False when there is nothing a safety snapshot could keep.
+    pub safety_needed: bool,
     /// 0..3 the after-revert choices, 3 the safety checkbox.
     pub focus: usize,
 }
@@ -72,15 +76,26 @@ impl RevertDialog {
                             p.summary
                         }
                     })
-                    .map_err(|e| e.to_string()),
-                    None => Err("the VM's definition is not read yet".into()),
+                    .map_err(|e| match e {
+                        // Nothing is lost: a shut-off VM without disks has no state.
+                        PlanError::NothingToCapture if !state.is_active() => (
+                            false,
+                            "not needed: a shut-off VM without disks has no state to keep"
+                                .to_string(),
+                        ),
+                        e => (true, format!("not possible: {e}")),
+                    }),
+                    None => Err((
+                        true,
+                        "not possible: the VM's definition is not read yet".into(),
+                    )),
                 }
             }
-            _ => Err("the VM's state is not known yet".into()),
+            _ => Err((true, "not possible: the VM's state is not known yet".into())),
         };
-        let (safety_possible, safety_summary) = match planned {
-            Ok(summary) => (true, summary),
-            Err(why) => (false, format!("not possible: {why}")),
+        let (safety_possible, safety_needed, safety_summary) = match planned {
+            Ok(summary) => (true, true, summary),
+            Err((needed, why)) => (false, needed, why),
         };
         Self {
             domain: domain.to_string(),
@@ -93,6 +108,7 @@ impl RevertDialog {
             safety_name,
             safety_summary,
             safety_possible,
+            safety_needed,
             focus: 0,
         }
     }

@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, d: &RevertDialog, theme: &Theme) {
         d.safety_summary.clone()
     };
     lines.push(Line::styled(format!("      {what}"), theme.dim()));
-    if !d.safety {
+    if !d.safety && d.safety_needed {
         lines.push(Line::styled(
             "      Without it, the current state cannot be recovered.",
             theme.bad(),

@@ -175,10 +175,12 @@ pub fn delete_summary(tree: &SnapshotTree, name: &str, mode: DeleteMode) -> Vec<
         _ if external => "Files: the overlay's data is merged into the neighbouring image \
              (block commit, may take a while) and the snapshot's files are removed."
             .into(),
+        DeleteMode::This if children == 1 => "Files: the snapshot's data is removed from the \
+             qcow2 images; its child keeps what it needs and moves up to its parent."
+            .into(),
         DeleteMode::This if children > 0 => format!(
             "Files: the snapshot's data is removed from the qcow2 images; its {children} \
-             {} keep what they need and move up to its parent.",
-            if children == 1 { "child" } else { "children" }
+             children keep what they need and move up to its parent."
         ),
         _ if internal => {
             "Files: the snapshots' data is removed from the qcow2 images (space is freed).".into()

@@ -164,11 +164,13 @@ pub fn run(ctx: &JobContext, job: &RevertJob) -> Result<String, String> {
 
 fn force_question(job: &RevertJob, reason: &str) -> JobQuestion {
     JobQuestion {
+        // One paragraph: the question box wraps it (a newline would make it a diff view).
         text: format!(
-            "libvirt refused to revert {} to '{}': {reason}\n\nA forced revert can still \
-             succeed, but may start the VM from a state its current configuration does not match. \
-             Force the revert?",
-            job.domain, job.snapshot
+            "libvirt refused to revert {} to '{}': {}. Forcing may still work, but can start \
+             the VM from a state its current configuration does not match. Force the revert?",
+            job.domain,
+            job.snapshot,
+            reason.split_whitespace().collect::<Vec<_>>().join(" ")
         ),
         yes: "force revert".into(),
         no: "keep the current state".into(),
