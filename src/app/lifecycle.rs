@@ -346,11 +346,20 @@ pub fn transition_text(app: &App, domain: &str) -> Option<String> {
     }
     Some(match t.action {
         LifecycleAction::Shutdown { timeout_secs } => {
-            let left = timeout_secs.saturating_sub(app.now.saturating_sub(t.started));
+            // The job's own count ("(37 s left)") when it has sent one, so the row and the
+            // jobs bar agree; the clock before that.
+            let left = seconds_left(&job.step)
+                .unwrap_or_else(|| timeout_secs.saturating_sub(app.now.saturating_sub(t.started)));
             format!("{} {left}s", t.action.progressive())
         }
         _ => format!("{}...", t.action.progressive()),
     })
+}
+
+/// "waiting for web-01 to shut down (37 s left)" -> 37.
+fn seconds_left(step: &str) -> Option<u64> {
+    let inner = step.strip_suffix(" s left)")?;
+    inner.rsplit('(').next()?.parse().ok()
 }
 
 /// Asks the worker for the console; `Command::AttachConsole` follows when it is open.
@@ -564,6 +573,15 @@ mod tests {
         assert_eq!(
             transition_text(&app, "web-01").as_deref(),
             Some("shutting down 37s")
+        );
+        // The job's own count wins once it has sent one.
+        app.update(Msg::Worker(Event::Job {
+            id: *id,
+            update: JobUpdate::Step("waiting for web-01 to shut down (36 s left)".into()),
+        }));
+        assert_eq!(
+            transition_text(&app, "web-01").as_deref(),
+            Some("shutting down 36s")
         );
         let question = JobUpdate::Question(lifecycle::force_off_question("web-01"));
         app.update(Msg::Worker(Event::Job {
