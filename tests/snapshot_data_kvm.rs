@@ -240,3 +240,37 @@ fn running_vm_reverts_to_a_memory_snapshot_and_runs() {
     );
     assert!(said.contains("now running"), "{said}");
 }
+
+#[test]
+fn external_snapshot_of_a_running_vm_is_deleted_by_block_commit() {
+    let Some(conn) = embed_conn() else { return };
+    let disk = make_disk("data-commit", DiskFormat::Raw).unwrap();
+    let mut vm = TestVm::start(conn, tiny("data-commit", disk.clone(), DiskFormat::Raw)).unwrap();
+    // Raw disks cannot hold memory internally and this plan leaves memory out: external.
+    assert_eq!(
+        snapshot(conn, &mut vm, "live-ext"),
+        SnapshotLocation::External
+    );
+    let data = snapshots::load(conn, &vm.name).unwrap();
+    let overlay = data.snapshots[0].disks[0].source.clone().unwrap();
+    assert!(
+        data.file_size(&overlay).is_some(),
+        "the overlay's size is shown on a local connection"
+    );
+    delete_snapshot(conn, &vm, "live-ext", true);
+    assert!(vm.dom.is_active().unwrap(), "the VM kept running");
+    let live = DomainConfig::from_xml(&vm.dom.xml_desc(0).unwrap()).unwrap();
+    assert_eq!(
+        live.disks[0].source.as_deref(),
+        disk.to_str(),
+        "the overlay was committed back into the base image"
+    );
+    assert!(
+        !PathBuf::from(&overlay).exists(),
+        "the overlay file is gone"
+    );
+    assert!(snapshots::load(conn, &vm.name)
+        .unwrap()
+        .snapshots
+        .is_empty());
+}

@@ -80,16 +80,30 @@ fn snapshot_keys(app: &App) -> Vec<FooterKey> {
         label,
         enabled: can_change,
     };
-    vec![
+    let mut keys = vec![
         on("Esc", "back"),
         on("/", "filter"),
         on("x", "XML"),
-        change("r", "revert"),
+        FooterKey {
+            key: "r",
+            label: "revert",
+            enabled: can_change && revert_allowed(app),
+        },
         change("d", "delete"),
         change("e", "describe"),
         change("s", "snapshot"),
         on("?", "help"),
-    ]
+    ];
+    // The domain's lifecycle keys work here too; they join the footer where they fit whole.
+    let mut used: usize = keys.iter().map(|k| k.key.len() + k.label.len() + 3).sum();
+    for k in lifecycle_keys(app) {
+        used += k.key.len() + k.label.len() + 3;
+        if used > usize::from(app.width) {
+            break;
+        }
+        keys.push(k);
+    }
+    keys
 }
 
 /// `S D F R p c`, dimmed when they do not apply to the selected (or marked) domains; pressing
@@ -104,4 +118,12 @@ pub fn lifecycle_keys(app: &App) -> Vec<FooterKey> {
             enabled: lifecycle::key_enabled(app, k),
         })
         .collect()
+}
+
+/// Reverting to the selected snapshot is not refused up front (external on old libvirt).
+fn revert_allowed(app: &App) -> bool {
+    let version = app.host.as_ref().map_or(0, |h| h.libvirt_version);
+    crate::app::snapshot_view::view(app)
+        .and_then(|v| v.selected_info())
+        .is_none_or(|s| crate::libvirt::jobs::revert::revert_refusal(s, version).is_none())
 }
