@@ -34,7 +34,7 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("d", "delete (this, with children, children, metadata)"),
             ("e", "edit the description"),
             ("s", "take a snapshot"),
-            ("R, F5", "refresh now"),
+            ("F5, Ctrl-R", "refresh now"),
             ("Esc, Backspace", "back to the domains"),
             ("q, Ctrl-C", "quit"),
         ],
