@@ -264,7 +264,11 @@ pub fn draw_long_question(frame: &mut Frame, app: &App, theme: &Theme) -> bool {
         return false;
     };
     let full = frame.area();
-    let area = centered(full, full.width.min(110), full.height);
+    let width = full.width.min(110);
+    let head_rows = wrap(head, usize::from(width.saturating_sub(2))).len();
+    let wanted = head_rows + diff.lines().count() + 5;
+    let height = u16::try_from(wanted).unwrap_or(u16::MAX).min(full.height);
+    let area = centered(full, width, height);
     frame.render_widget(Clear, area);
     let block = Block::new()
         .borders(Borders::ALL)
@@ -556,5 +560,63 @@ mod tests {
         key(&mut app, KeyCode::Char('s'));
         assert!(app.overlay.is_none());
         assert!(app.status.as_deref().unwrap().contains("read-only"));
+    }
+}
+
+#[cfg(test)]
+mod question_tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use crate::app::App;
+    use crate::libvirt::jobs::remedy::EditDefinitionJob;
+    use crate::libvirt::jobs::{Job, JobQuestion, JobUpdate};
+    use crate::model::remedy::{diff_lines, DefinitionEdit};
+    use crate::ui::Theme;
+
+    #[test]
+    fn a_definition_edit_is_confirmed_on_its_diff() {
+        let before = "<domain>\n  <name>db</name>\n  <cpu mode='host-passthrough' migratable='off'>\n    <feature policy='disable' name='arch-capabilities'/>\n  </cpu>\n  <clock offset='utc'/>\n</domain>\n";
+        let edit = DefinitionEdit::SwitchToHostModel;
+        let after = crate::model::remedy::apply(before, edit).unwrap();
+        let diff: Vec<String> = diff_lines(before, &after, 1)
+            .into_iter()
+            .map(|l| format!("{} {}", l.sign, l.text))
+            .collect();
+        let mut app = App::new("qemu:///system".into(), 80, 24);
+        let job = Job::EditDefinition(EditDefinitionJob {
+            domain: "db".into(),
+            edit,
+        });
+        let id = app.jobs.start(&job, 0);
+        app.jobs.apply(
+            id,
+            JobUpdate::Question(JobQuestion {
+                text: format!(
+                    "Switch the CPU to host-model in db's persistent definition?\n{}",
+                    diff.join("\n")
+                ),
+                yes: "change the definition".into(),
+                no: "keep it as it is".into(),
+            }),
+        );
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let theme = Theme {
+            color: false,
+            ascii: true,
+        };
+        let mut drawn = false;
+        t.draw(|f| drawn = super::draw_long_question(f, &app, &theme))
+            .unwrap();
+        assert!(drawn);
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        insta::assert_snapshot!("definition_diff_question_80x24", out);
     }
 }

@@ -107,7 +107,8 @@ pub fn edit_definition(ctx: &JobContext, job: &EditDefinitionJob) -> Result<Stri
         no: "keep it as it is".into(),
     };
     if !ctx.ask(question) {
-        return Err(format!("{name}'s definition was left unchanged"));
+        // Declining is an answer, not a failure.
+        return Ok(format!("{name}'s definition was left unchanged"));
     }
     ctx.step(format!("defining {name}"));
     ctx.conn
