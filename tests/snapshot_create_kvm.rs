@@ -17,7 +17,9 @@ use virt::sys;
 use virtsnap::libvirt::jobs::remedy::{
     edit_definition, stop_snapshot_start, EditDefinitionJob, StopSnapshotStartJob,
 };
-use virtsnap::libvirt::jobs::snapshot_create::{create, CreateError, CreateJob, Created};
+use virtsnap::libvirt::jobs::snapshot_create::{
+    create, remove_strays, CreateError, CreateJob, Created,
+};
 use virtsnap::libvirt::jobs::{JobContext, JobControl, JobUpdate};
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
 use virtsnap::libvirt::worker::Event;
@@ -413,4 +415,26 @@ fn hostile_names_are_refused_and_hostile_descriptions_stored_verbatim() {
     // A duplicate is refused before libvirt is asked.
     let dup = runner.run(conn, |ctx| create(ctx, &job(&vm, "d0+ok:@_.-", false)));
     assert!(matches!(dup, Err(CreateError::Refused(t)) if t.contains("already exists")));
+}
+
+#[test]
+fn after_a_failure_only_unreferenced_new_files_are_removed() {
+    let Some(conn) = embed_conn() else { return };
+    let mut vm = TestVm::start(conn, tiny(TinyCpu::HostModel, DiskFormat::Qcow2)).unwrap();
+    let disk = vm.vm.disks[0].path.clone();
+    let stray = PathBuf::from(format!("{}.half-done", disk.display()));
+    let kept = PathBuf::from(format!("{}.was-there", disk.display()));
+    std::fs::write(&stray, b"left by a failed create").unwrap();
+    std::fs::write(&kept, b"existed before").unwrap();
+    vm.track(stray.clone());
+    vm.track(kept.clone());
+    let existed = std::collections::HashSet::from([kept.clone()]);
+    // The disk itself is referenced by the domain: never removed, even if "new".
+    let removed = remove_strays(
+        &vm.dom,
+        &[stray.clone(), kept.clone(), disk.clone()],
+        &existed,
+    );
+    assert_eq!(removed, vec![stray.clone()]);
+    assert!(!stray.exists() && kept.exists() && disk.exists());
 }

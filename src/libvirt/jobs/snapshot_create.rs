@@ -351,7 +351,11 @@ fn create_with_progress(
 }
 
 /// Deletes planned files that appeared during a failed create and that the domain does not use.
-fn remove_strays(domain: &Domain, files: &[PathBuf], existed: &HashSet<PathBuf>) -> Vec<PathBuf> {
+pub fn remove_strays(
+    domain: &Domain,
+    files: &[PathBuf],
+    existed: &HashSet<PathBuf>,
+) -> Vec<PathBuf> {
     let in_use: HashSet<String> = [0, sys::VIR_DOMAIN_XML_INACTIVE]
         .iter()
         .filter_map(|&flags| domain.xml_desc(flags).ok())
