@@ -155,12 +155,18 @@ pub struct DeleteDialog {
 }
 
 impl DeleteDialog {
-    pub fn new(tree: &SnapshotTree, domain: &str, snapshot: &str, libvirt_version: u64) -> Self {
+    pub fn new(
+        tree: &SnapshotTree,
+        domain: &str,
+        snapshot: &str,
+        libvirt_version: u64,
+        vm_active: bool,
+    ) -> Self {
         let options: Vec<DeleteOption> = DeleteMode::ALL
             .iter()
             .map(|&mode| DeleteOption {
                 mode,
-                refusal: delete_refusal(tree, snapshot, mode, libvirt_version),
+                refusal: delete_refusal(tree, snapshot, mode, libvirt_version, vm_active),
                 summary: delete_summary(tree, snapshot, mode),
             })
             .collect();

@@ -325,7 +325,15 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
             app.overlay = Some(Overlay::Revert(Box::new(dialog)));
         }
         'd' => {
-            let dialog = DeleteDialog::new(&v.tree, &domain, &info.name, libvirt_version);
+            let vm_active = app
+                .list
+                .rows
+                .iter()
+                .find(|r| r.name == domain)
+                .and_then(|r| r.state)
+                .is_some_and(|s| s.is_active());
+            let dialog =
+                DeleteDialog::new(&v.tree, &domain, &info.name, libvirt_version, vm_active);
             app.overlay = Some(Overlay::Delete(Box::new(dialog)));
         }
         'e' => {

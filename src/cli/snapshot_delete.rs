@@ -28,7 +28,10 @@ pub fn run(
     let external = info.location == SnapshotLocation::External;
     let conn = open(&target.connect)?;
     let version = conn.lib_version().map_or(0, u64::from);
-    if let Some(why) = delete_refusal(&tree, snapshot, mode, version) {
+    let vm_active = crate::libvirt::inventory::lookup(&conn, domain)?
+        .is_active()
+        .unwrap_or(false);
+    if let Some(why) = delete_refusal(&tree, snapshot, mode, version, vm_active) {
         return Err(CliError::Refused(format!("not deleted: {why}")));
     }
     for line in delete_summary(&tree, snapshot, mode) {

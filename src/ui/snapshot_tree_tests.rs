@@ -356,7 +356,7 @@ fn delete_refusals_follow_libvirt() {
         ],
         Some("ext-b".into()),
     );
-    let refused = |name, mode, version| delete_refusal(&tree, name, mode, version);
+    let refused = |name, mode, version| delete_refusal(&tree, name, mode, version, false);
     // External under an internal parent.
     assert!(refused("ext-a", DeleteMode::This, 11_003_000)
         .unwrap()
@@ -379,6 +379,16 @@ fn delete_refusals_follow_libvirt() {
     assert!(refused("ext-b", DeleteMode::This, 8_000_000)
         .unwrap()
         .contains("libvirt 9.0"));
+    // Running, the internal root sits under the overlays of the current branch.
+    assert!(
+        delete_refusal(&tree, "int-root", DeleteMode::This, 11_003_000, true)
+            .unwrap()
+            .contains("while the VM runs")
+    );
+    assert_eq!(
+        delete_refusal(&tree, "int-root", DeleteMode::This, 11_003_000, false),
+        None
+    );
     // Reverting to an external snapshot needs 9.9.
     let ext = tree.get("ext-b").unwrap();
     assert!(crate::libvirt::jobs::revert::revert_refusal(ext, 9_008_000).is_some());

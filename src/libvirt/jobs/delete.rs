@@ -71,11 +71,14 @@ pub fn doomed<'a>(tree: &'a SnapshotTree, name: &str, mode: DeleteMode) -> Vec<&
 }
 
 /// Why libvirt would refuse this choice, said before anything is tried; None when it is fine.
+///
+/// `vm_active`: the VM runs (or is paused), so its disks are open where libvirt looks.
 pub fn delete_refusal(
     tree: &SnapshotTree,
     name: &str,
     mode: DeleteMode,
     libvirt_version: u64,
+    vm_active: bool,
 ) -> Option<String> {
     let Some(info) = tree.get(name) else {
         return Some(format!("there is no snapshot named '{name}'"));
@@ -86,6 +89,11 @@ pub fn delete_refusal(
     }
     if mode == DeleteMode::MetadataOnly {
         return None;
+    }
+    if vm_active {
+        if let Some(why) = internal_under_overlay(tree, &gone) {
+            return Some(why);
+        }
     }
     let external: Vec<&str> = gone
         .iter()
@@ -126,6 +134,49 @@ pub fn delete_refusal(
         ));
     }
     None
+}
+
+/// libvirt 11 (measured): a running VM's internal snapshot cannot be deleted once an external
+/// snapshot put an overlay on top of the image holding it ("disk image 'vda' for internal
+/// snapshot is not the same as disk image currently used by VM").
+fn internal_under_overlay(tree: &SnapshotTree, gone: &[&SnapshotInfo]) -> Option<String> {
+    let current_chain = chain_of_current(tree);
+    gone.iter()
+        .filter(|s| s.location == SnapshotLocation::Internal)
+        .find(|s| {
+            // An external snapshot between this one and the current state means the VM now
+            // writes to an overlay, not to the image that holds this snapshot.
+            let mut below = false;
+            for c in &current_chain {
+                if c.name == s.name {
+                    return below;
+                }
+                below |= c.location == SnapshotLocation::External;
+            }
+            false
+        })
+        .map(|s| {
+            format!(
+                "libvirt cannot delete the internal snapshot '{}' while the VM runs: an external \
+                 snapshot taken later moved the VM onto an overlay; shut the VM down first, or \
+                 use 'metadata only'",
+                s.name
+            )
+        })
+}
+
+/// The current snapshot and its ancestors, current first.
+fn chain_of_current(tree: &SnapshotTree) -> Vec<&SnapshotInfo> {
+    let mut chain = Vec::new();
+    let mut at = tree.current();
+    while let Some(s) = at {
+        if chain.len() > tree.len() {
+            break;
+        }
+        chain.push(s);
+        at = s.parent.as_deref().and_then(|p| tree.get(p));
+    }
+    chain
 }
 
 /// The snapshot is the current one or one of its ancestors: its overlays back the live disks.
