@@ -1,17 +1,22 @@
 //! The serial console against real tiny VMs in the embedded QEMU driver: SeaBIOS output comes
 //! through, Ctrl-] detaches, a second client is refused until it forces, and a stopped VM and a
 //! VM without a console get their own errors.
+//! In tmux, the TUI attaches with `c`, shows the firmware's output and comes back with
+//! `Ctrl-]` to the same list.
 //! Run: `cargo test --test console_kvm -- --nocapture`.
 
 mod common;
+mod tmux;
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{embed_conn, TestVm};
 use virtsnap::libvirt::console::{self, ConsoleEnd, ConsoleError, ESCAPE};
-use virtsnap::libvirt::vmdef::{TinyCpu, TinyVm};
+use virtsnap::libvirt::vmdef::{self, TinyCpu, TinyVm};
+use virtsnap::libvirt::ConnectOptions;
 
 fn tiny(name: &str) -> TinyVm {
     TinyVm::new(name, TinyCpu::Default).with_nested_host_workarounds()
@@ -94,4 +99,138 @@ fn stopped_vm_and_vm_without_console_are_explained() {
         err.to_string().contains("no serial or console device"),
         "{err}"
     );
+}
+
+const TUI_VM: &str = "tmux-console";
+
+/// Not a test by itself: the tmux test runs this binary again with VIRTSNAP_CONSOLE_ROOT set,
+/// to define or remove its VM in an embedded root that the TUI opens and this process never
+/// does (two processes must not hold one root).
+#[test]
+fn console_root_helper() {
+    let Ok(root) = std::env::var("VIRTSNAP_CONSOLE_ROOT") else {
+        return;
+    };
+    let conn = virtsnap::libvirt::open(&ConnectOptions {
+        uri: Some(format!("qemu:///embed?root={root}")),
+        readonly: false,
+    })
+    .unwrap();
+    match std::env::var("VIRTSNAP_CONSOLE_ACTION").as_deref() {
+        Ok("define") => {
+            conn.define_domain_xml(&tiny(TUI_VM).bios_on_serial().to_xml())
+                .unwrap();
+        }
+        _ => {
+            if let Ok(dom) = conn.lookup_domain_by_name(TUI_VM) {
+                if dom.is_active().unwrap_or(true) {
+                    let _ = dom.destroy();
+                }
+                dom.undefine().unwrap();
+            }
+        }
+    }
+}
+
+fn root_helper(root: &Path, action: &str) {
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "console_root_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("VIRTSNAP_CONSOLE_ROOT", root)
+        .env("VIRTSNAP_CONSOLE_ACTION", action)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{action} in {}", root.display());
+}
+
+/// Removes the VM (and so its QEMU) after the TUI is gone, whatever the test's outcome.
+struct RootVm<'a>(&'a Path);
+
+impl Drop for RootVm<'_> {
+    fn drop(&mut self) {
+        root_helper(self.0, "remove");
+    }
+}
+
+#[test]
+fn tui_console_in_tmux_shows_firmware_output_and_detaches_to_the_same_list() {
+    if !tmux::available() {
+        println!("SKIPPED: tmux is not installed");
+        return;
+    }
+    if !vmdef::kvm_usable() || !vmdef::qemu_available() {
+        println!("SKIPPED: /dev/kvm or qemu-system-x86_64 is missing");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("virtsnap-console-tui-")
+        .tempdir()
+        .unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/qemu.conf"), "remember_owner = 0\n").unwrap();
+    root_helper(root, "define");
+    let _vm = RootVm(root);
+    let bin = env!("CARGO_BIN_EXE_virtsnap");
+    let d = root.display();
+    let t = tmux::Tmux::start(
+        "console",
+        80,
+        24,
+        &format!("XDG_STATE_HOME={d}/state {bin} -c 'qemu:///embed?root={d}'"),
+    );
+    let row = |state: &'static str| {
+        move |s: &str| {
+            s.lines()
+                .any(|l| l.starts_with(TUI_VM) && l.contains(state))
+        }
+    };
+    t.wait_for(Duration::from_secs(20), row("shut off"))
+        .unwrap_or_else(|| panic!("no row:\n{}", t.screen()));
+    t.keys(&["S"]);
+    t.wait_for(Duration::from_secs(20), row("running"))
+        .unwrap_or_else(|| panic!("not started:\n{}", t.screen()));
+    t.wait_for(Duration::from_secs(5), |s| s.contains("started"));
+    let before = t.screen();
+
+    t.keys(&["c"]);
+    t.wait_for(Duration::from_secs(10), |s| {
+        s.contains("Escape character is ^]")
+    })
+    .unwrap_or_else(|| panic!("not attached:\n{}", t.screen()));
+    let firmware = t.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Booting from") || s.contains("bootable")
+    });
+    let console_screen = t.screen();
+    println!("console after {firmware:?}:\n{console_screen}");
+    assert!(firmware.is_some(), "no firmware output:\n{console_screen}");
+
+    t.keys(&["C-]"]);
+    t.wait_for(Duration::from_secs(5), |s| {
+        s.contains("detached from tmux-console's console")
+    })
+    .unwrap_or_else(|| panic!("not back:\n{}", t.screen()));
+    let after = t.screen();
+    // Everything but the status line (second from the bottom) is as it was.
+    let strip = |s: &str| {
+        let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
+        if lines.len() >= 2 {
+            let at = lines.len() - 2;
+            lines.remove(at);
+        }
+        lines
+    };
+    assert_eq!(
+        strip(&before),
+        strip(&after),
+        "before:\n{before}\nafter:\n{after}"
+    );
+    assert!(!after.contains("Escape character"), "{after}");
+    t.keys(&["q"]);
+    t.wait_for(Duration::from_secs(10), |s| !s.contains("Domains ("));
+    drop(t);
 }
