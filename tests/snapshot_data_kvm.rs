@@ -239,6 +239,16 @@ fn running_vm_reverts_to_a_memory_snapshot_and_runs() {
         "{said}"
     );
     assert!(said.contains("now running"), "{said}");
+    // The same memory snapshot, left paused on request.
+    let job = RevertJob {
+        domain: vm.name.clone(),
+        snapshot: name.clone(),
+        after: AfterRevert::Paused,
+        force: ForcePolicy::Never,
+        safety: None,
+    };
+    let said = run_job(conn, |ctx| revert::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(said.contains("now paused"), "{said}");
 }
 
 #[test]
