@@ -93,6 +93,22 @@ fn start_pause_resume_reboot_and_force_off() {
 }
 
 #[test]
+fn start_says_when_it_resumes_a_managed_save_image() {
+    let Some(conn) = embed_conn() else { return };
+    let vm = TestVm::start(conn, tiny("life-saved")).unwrap();
+    let name = vm.name.as_str();
+    vm.dom.managed_save(0).unwrap();
+    assert_eq!(state(conn, name), DomainState::Shutoff);
+    let (r, updates) = run_job(conn, name, LifecycleAction::Start, false);
+    assert_eq!(r, Ok(format!("{name} resumed from its managed-save image")));
+    assert!(updates.contains(&JobUpdate::Step(format!(
+        "starting {name} from its saved memory image"
+    ))));
+    assert_eq!(state(conn, name), DomainState::Running);
+    assert!(!vm.dom.has_managed_save(0).unwrap());
+}
+
+#[test]
 fn shutdown_of_a_guest_without_os_times_out_into_the_force_off_question() {
     let Some(conn) = embed_conn() else { return };
     let vm = TestVm::start(conn, tiny("life-acpi")).unwrap();
