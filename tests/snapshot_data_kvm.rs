@@ -13,6 +13,7 @@ use virt::connect::Connect;
 use virt::domain::Domain;
 use virtsnap::cli::snapshot_revert::run_job;
 use virtsnap::libvirt::jobs::delete::{self, DeleteJob, DeleteMode};
+use virtsnap::libvirt::jobs::describe::{self, DescribeJob};
 use virtsnap::libvirt::jobs::revert::{self, AfterRevert, ForcePolicy, RevertJob};
 use virtsnap::libvirt::snapshots;
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
@@ -283,4 +284,34 @@ fn external_snapshot_of_a_running_vm_is_deleted_by_block_commit() {
         .unwrap()
         .snapshots
         .is_empty());
+}
+
+#[test]
+fn description_is_rewritten_in_place_and_the_snapshot_still_reverts() {
+    let Some(conn) = embed_conn() else { return };
+    let mut vm = stopped_vm(conn, "data-describe", DiskFormat::Qcow2);
+    write(&vm.dom, 0x11);
+    snapshot(conn, &mut vm, "described");
+    write(&vm.dom, 0x22);
+    let hostile = "a <b> & \"c\" ]]> 'd'\nsecond line\r\n";
+    let job = DescribeJob {
+        domain: vm.name.clone(),
+        snapshot: "described".into(),
+        description: hostile.into(),
+    };
+    run_job(conn, |ctx| describe::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"));
+    let data = snapshots::load(conn, &vm.name).unwrap();
+    let s = data
+        .snapshots
+        .iter()
+        .find(|s| s.name == "described")
+        .unwrap();
+    assert_eq!(s.description.as_deref(), Some(hostile));
+    assert_eq!(
+        data.current.as_deref(),
+        Some("described"),
+        "still the current one"
+    );
+    revert_to(conn, &vm, "described", None);
+    assert!(holds(&vm.dom, 0x11), "only the description changed");
 }

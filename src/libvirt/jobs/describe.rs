@@ -1,7 +1,10 @@
 //! Changing a snapshot's description in place: REDEFINE with the snapshot's own XML, only the
 //! description changed (written with quick-xml, so any text is stored verbatim).
 
-use virt::sys::{VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE};
+use virt::sys::{
+    VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE,
+    VIR_DOMAIN_SNAPSHOT_XML_SECURE,
+};
 
 use super::JobContext;
 use crate::libvirt::{inventory, snapshots};
@@ -26,8 +29,9 @@ pub fn run(ctx: &JobContext, job: &DescribeJob) -> Result<String, String> {
     let snap = snapshots::lookup(&dom, &job.domain, &job.snapshot).map_err(|e| e.to_string())?;
     ctx.step(format!("rewriting the description of {}", job.snapshot));
     // Read fresh, not from the view: the definition may have changed since it was shown.
+    // SECURE keeps passwords in the saved domain definition, which REDEFINE writes back.
     let xml = snap
-        .xml_desc(0)
+        .xml_desc(VIR_DOMAIN_SNAPSHOT_XML_SECURE)
         .map_err(|e| failed(e.message().to_string()))?;
     let redefined =
         redefine_with_description(&xml, &job.description).map_err(|e| failed(e.to_string()))?;
