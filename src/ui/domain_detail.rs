@@ -32,14 +32,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             spans.push(Span::raw(format!(" ({how}); s: snapshot")));
         }
         Some(v) => {
+            let kinds: Vec<&str> = v.memory.blockers.iter().map(|b| b.kind.as_str()).collect();
             spans.push(Span::styled("memory state cannot be captured", theme.bad()));
+            spans.push(Span::raw(format!(
+                " ({}); s: disk-only or remedies. ",
+                kinds.join(", ")
+            )));
             let cause = v
                 .memory
                 .blockers
                 .first()
                 .map(|b| b.message.as_str())
                 .unwrap_or("");
-            spans.push(Span::raw(format!(": {cause} s: snapshot and options")));
+            spans.push(Span::styled(cause.to_string(), theme.dim()));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

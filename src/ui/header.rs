@@ -38,25 +38,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         }
         (Connection::Connected, Some(host)) => {
-            first.push(Span::styled(host.uri.clone(), theme.heading()));
+            // Markers first: a long URI must not push them off an 80-column screen.
             if host.readonly {
-                first.push(Span::raw(" "));
                 first.push(Span::styled("[READ-ONLY]", theme.warn()));
+                first.push(Span::raw(" "));
             }
             match host.demo {
                 Some(DemoKind::Embedded) => {
-                    first.push(Span::raw(" "));
                     first.push(Span::styled("[DEMO: embedded QEMU]", theme.accent()));
+                    first.push(Span::raw(" "));
                 }
                 Some(DemoKind::TestDriver) => {
-                    first.push(Span::raw(" "));
                     first.push(Span::styled(
                         "[DEMO: test driver, QEMU not installed]",
                         theme.accent(),
                     ));
+                    first.push(Span::raw(" "));
                 }
                 None => {}
             }
+            first.push(Span::styled(host.uri.clone(), theme.heading()));
             let caps = &host.capabilities;
             let cpu = caps.cpu_model.as_deref().unwrap_or("unknown");
             let parts = [
