@@ -213,6 +213,11 @@ pub fn refusal(name: &str, state: DomainState, action: LifecycleAction) -> Optio
         {
             Some(format!("{name} is not running"))
         }
+        // QEMU queues the power button, but a paused guest cannot act on it: the countdown
+        // would only end in the force-off question.
+        LifecycleAction::Shutdown { .. } if state == S::Paused => Some(format!(
+            "{name} is paused: it cannot shut itself down until resumed (or force it off)"
+        )),
         LifecycleAction::Reboot if state == S::Paused => {
             Some(format!("{name} is paused: resume it first"))
         }
@@ -220,5 +225,68 @@ pub fn refusal(name: &str, state: DomainState, action: LifecycleAction) -> Optio
         LifecycleAction::Suspend if !active => Some(format!("{name} is not running")),
         LifecycleAction::Resume if state != S::Paused => Some(format!("{name} is not paused")),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_follow_the_state() {
+        use DomainState as S;
+        let shutdown = LifecycleAction::Shutdown { timeout_secs: 5 };
+        let cases = [
+            (
+                S::Running,
+                LifecycleAction::Start,
+                Some("w is already running"),
+            ),
+            (
+                S::Paused,
+                LifecycleAction::Start,
+                Some("w is already running"),
+            ),
+            (S::Shutoff, LifecycleAction::Start, None),
+            (S::Crashed, LifecycleAction::Start, None),
+            (S::Shutoff, shutdown, Some("w is not running")),
+            (S::Running, shutdown, None),
+            (
+                S::Paused,
+                shutdown,
+                Some("w is paused: it cannot shut itself down until resumed (or force it off)"),
+            ),
+            (S::Paused, LifecycleAction::ForceOff, None),
+            (
+                S::Shutoff,
+                LifecycleAction::ForceOff,
+                Some("w is not running"),
+            ),
+            (
+                S::Paused,
+                LifecycleAction::Reboot,
+                Some("w is paused: resume it first"),
+            ),
+            (S::Running, LifecycleAction::Suspend, None),
+            (
+                S::Paused,
+                LifecycleAction::Suspend,
+                Some("w is already paused"),
+            ),
+            (
+                S::Shutoff,
+                LifecycleAction::Suspend,
+                Some("w is not running"),
+            ),
+            (S::Running, LifecycleAction::Resume, Some("w is not paused")),
+            (S::Paused, LifecycleAction::Resume, None),
+        ];
+        for (state, action, want) in cases {
+            assert_eq!(
+                refusal("w", state, action).as_deref(),
+                want,
+                "{state:?} {action:?}"
+            );
+        }
     }
 }
