@@ -205,7 +205,18 @@ fn memory_snapshots_of_host_model_and_pinned_tsc_vms() {
         } else {
             assert_eq!(created.location, SnapshotLocation::Internal, "{label}");
         }
-        println!("{label}: {} ({:?})", created.summary, runner.steps());
+        let gauge = runner
+            .updates
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|u| matches!(u, JobUpdate::Bytes { .. }))
+            .count();
+        println!(
+            "{label}: {} ({:?}, {gauge} gauge updates)",
+            created.summary,
+            runner.steps()
+        );
     }
 }
 
@@ -437,4 +448,30 @@ fn after_a_failure_only_unreferenced_new_files_are_removed() {
     );
     assert_eq!(removed, vec![stray.clone()]);
     assert!(!stray.exists() && kept.exists() && disk.exists());
+}
+
+#[test]
+fn a_large_external_memory_snapshot_reports_progress() {
+    let Some(conn) = embed_conn() else { return };
+    let mut def = tiny(TinyCpu::HostModel, DiskFormat::Raw);
+    def.memory_mib = 2048;
+    let mut vm = TestVm::start(conn, def).unwrap();
+    let runner = Runner::new(true);
+    let created = runner
+        .run(conn, |ctx| create(ctx, &job(&vm, "big", true)))
+        .unwrap();
+    track_files(&mut vm, &created);
+    let gauge: Vec<(u64, u64)> = runner
+        .updates
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|u| match u {
+            JobUpdate::Bytes { done, total } => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    println!("gauge: {gauge:?}");
+    assert!(!gauge.is_empty(), "no progress reported");
+    assert!(gauge.iter().all(|(d, t)| d <= t && *t > 0));
 }
