@@ -195,3 +195,99 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(count(&root.0), 2);
 }
+
+fn tmux(args: &[&str]) -> Output {
+    Command::new("tmux").args(args).output().expect("run tmux")
+}
+
+fn screen(session: &str) -> String {
+    String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", session]).stdout).into_owned()
+}
+
+/// Waits up to `secs` for `text` on the screen.
+fn wait_for(session: &str, text: &str, secs: u64) -> String {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let shown = screen(session);
+        if shown.contains(text) || std::time::Instant::now() > until {
+            return shown;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Kills the tmux session even when an assertion failed.
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+#[test]
+fn the_dialog_creates_a_disk_only_snapshot_in_a_real_terminal() {
+    if !vmdef::kvm_usable() || !vmdef::qemu_available() {
+        println!("SKIPPED: /dev/kvm or qemu-system-x86_64 is missing");
+        return;
+    }
+    if Command::new("tmux").arg("-V").output().is_err() {
+        println!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("virtsnap-tmux-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = Root(dir);
+    run_helper(&root.0, "start");
+    let name = format!("vs-create-{}", std::process::id());
+    let command = format!(
+        "{} --ascii -c '{}'",
+        env!("CARGO_BIN_EXE_virtsnap"),
+        uri(&root.0)
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &command,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    {
+        let session = Session(name.clone());
+        let shown = wait_for(&session.0, "NO", 30);
+        assert!(shown.contains(VM), "{shown}");
+        tmux(&["send-keys", "-t", &session.0, "s"]);
+        let shown = wait_for(&session.0, "Include memory state", 10);
+        assert!(
+            shown.contains("[ ] Include memory state (disabled)"),
+            "{shown}"
+        );
+        assert!(shown.contains("Memory snapshots are not supported with host-passthrough CPU."));
+        // Replace the prefilled name, add a description, create.
+        for _ in 0..40 {
+            tmux(&["send-keys", "-t", &session.0, "BSpace"]);
+        }
+        tmux(&["send-keys", "-t", &session.0, "-l", "from-tmux"]);
+        tmux(&["send-keys", "-t", &session.0, "Tab"]);
+        tmux(&["send-keys", "-t", &session.0, "-l", "typed <in> tmux"]);
+        let shown = wait_for(&session.0, "from-tmux", 5);
+        assert!(
+            shown.contains("cli-hp.qcow2.from-tmux"),
+            "the summary names the overlay: {shown}"
+        );
+        tmux(&["send-keys", "-t", &session.0, "Enter"]);
+        let shown = wait_for(&session.0, "created snapshot 'from-tmux'", 30);
+        assert!(
+            shown.contains("created snapshot 'from-tmux' of cli-hp (external, disks only)"),
+            "{shown}"
+        );
+        tmux(&["send-keys", "-t", &session.0, "q"]);
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    assert_eq!(count(&root.0), 1);
+}
