@@ -245,7 +245,8 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             app.overlay = Some(Overlay::SnapshotXml { scroll: 0 });
         }
         KeyCode::Char('?') => app.overlay = Some(Overlay::Help),
-        KeyCode::Char('R') | KeyCode::F(5) => {
+        // R is the lifecycle keys' reboot here too; F5 and Ctrl-R refresh.
+        KeyCode::F(5) => {
             app.status = Some("refreshing...".into());
             let mut cmds = vec![Command::Refresh];
             cmds.extend(reload_if_showing(app, None));
