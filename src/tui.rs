@@ -37,6 +37,7 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     let demo = opts.worker.demo;
     let worker = worker::spawn(opts.worker, tx);
     let mut terminal = ratatui::try_init()?;
+    let _stderr = StderrToLog::redirect();
     let result = runtime.block_on(main_loop(
         &mut terminal,
         rx,
@@ -163,6 +164,52 @@ async fn main_loop(
             }
         }
         dirty = true;
+    }
+}
+
+/// The terminal's own stderr, saved while stderr goes to the log (-1: not redirected).
+static SAVED_STDERR: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// While the TUI owns the terminal, anything written to stderr (warnings of libvirt's forked
+/// helpers, QEMU) would land in the middle of the screen: it goes to `stderr.log` in the
+/// state dir instead. Restored on drop, and first thing on panic so the report is seen.
+struct StderrToLog;
+
+impl StderrToLog {
+    fn redirect() -> Option<StderrToLog> {
+        use std::os::fd::AsRawFd;
+        let path = crate::libvirt::connection::state_dir().join("stderr.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .ok()?;
+        let saved = nix::unistd::dup(2).ok()?;
+        if nix::unistd::dup2(file.as_raw_fd(), 2).is_err() {
+            let _ = nix::unistd::close(saved);
+            return None;
+        }
+        SAVED_STDERR.store(saved, std::sync::atomic::Ordering::SeqCst);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_stderr();
+            previous(info);
+        }));
+        Some(StderrToLog)
+    }
+}
+
+fn restore_stderr() {
+    let saved = SAVED_STDERR.swap(-1, std::sync::atomic::Ordering::SeqCst);
+    if saved >= 0 {
+        let _ = nix::unistd::dup2(saved, 2);
+        let _ = nix::unistd::close(saved);
+    }
+}
+
+impl Drop for StderrToLog {
+    fn drop(&mut self) {
+        restore_stderr();
     }
 }
 

@@ -80,6 +80,8 @@ pub enum Overlay {
     Describe(Box<snapshot_dialogs::DescribeDialog>),
     /// `s`: create a snapshot.
     CreateSnapshot(Box<snapshot_dialog::SnapshotDialog>),
+    /// A result too long for the status line (an explained failure), scrolled by `scroll`.
+    Message { title: String, text: String, scroll: u16 },
 }
 
 /// Everything `update` reacts to.
@@ -178,6 +180,9 @@ impl App {
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return vec![Command::Quit];
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('x') {
+            return self.cancel_latest_job();
         }
         if let Some(job) = self.jobs.pending_question().map(|j| j.id) {
             return self.on_question_key(job, key);
@@ -283,6 +288,17 @@ impl App {
             Some(Overlay::Describe(_)) => snapshot_dialogs::on_describe_key(self, key),
             Some(Overlay::CreateSnapshot(_)) => snapshot_dialog::on_key(self, key),
             Some(Overlay::Confirm(_)) => confirm::on_key(self, key),
+            Some(Overlay::Message { ref mut scroll, .. }) => {
+                match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
+                    KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+                    KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                    KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.overlay = None,
+                    _ => {}
+                }
+                Vec::new()
+            }
             Some(Overlay::Help) | None => {
                 if matches!(
                     key.code,
@@ -290,6 +306,21 @@ impl App {
                 ) {
                     self.overlay = None;
                 }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Ctrl-X: asks the most recent job to stop (a memory snapshot is aborted where libvirt
+    /// can; a job waiting for an answer takes it as "no").
+    fn cancel_latest_job(&mut self) -> Vec<Command> {
+        match self.jobs.running.last() {
+            Some(job) => {
+                self.status = Some(format!("asking '{}' to cancel...", job.title));
+                vec![Command::Control { id: job.id, control: JobControl::Cancel }]
+            }
+            None => {
+                self.status = Some("no job is running".into());
                 Vec::new()
             }
         }
@@ -366,10 +397,17 @@ impl App {
             }
             Event::Job { id, update } => {
                 if let Some((job, result)) = self.jobs.apply(id, update) {
-                    self.status = Some(match result {
+                    let text = match result {
                         Ok(done) => done,
                         Err(why) => format!("{} failed: {why}", job.title),
-                    });
+                    };
+                    // An explanation with options does not fit one line: show all of it.
+                    if text.contains('\n') && self.overlay.is_none() {
+                        self.status = text.lines().next().map(str::to_string);
+                        self.overlay = Some(Overlay::Message { title: job.title.clone(), text, scroll: 0 });
+                    } else {
+                        self.status = Some(text);
+                    }
                     if let Some(domain) = job.domain.as_deref() {
                         return snapshot_view::reload_if_showing(self, Some(domain));
                     }

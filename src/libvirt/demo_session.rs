@@ -97,7 +97,12 @@ fn run_qemu_as_caller(root: &std::path::Path) {
     let ids = std::fs::write(&probe, b"").and_then(|()| std::fs::metadata(&probe));
     let Ok(meta) = ids else { return };
     use std::os::unix::fs::MetadataExt;
-    let text = format!("user = \"+{}\"\ngroup = \"+{}\"\n", meta.uid(), meta.gid());
+    // remember_owner = 0: no xattr bookkeeping, whose warnings libvirt's helpers print.
+    let text = format!(
+        "user = \"+{}\"\ngroup = \"+{}\"\nremember_owner = 0\n",
+        meta.uid(),
+        meta.gid()
+    );
     if std::fs::read_to_string(&conf).ok().as_deref() != Some(text.as_str()) {
         if let Err(e) = std::fs::write(&conf, text) {
             tracing::warn!("cannot write {}: {e}", conf.display());

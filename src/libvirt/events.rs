@@ -1,5 +1,6 @@
-//! libvirt domain-event and connection-close callbacks. The virt crate has no safe wrapper for
-//! these, so this is the one module with unsafe code; every block says why it is sound.
+//! libvirt domain-event and connection-close callbacks, and the one libvirt call virt 0.5 does
+//! not wrap (aborting a domain job). The virt crate has no safe wrapper for these, so this is
+//! the one module with unsafe code; every block says why it is sound.
 //! Callbacks run on the libvirt event-loop thread and only forward a small message to the
 //! worker's channel: no libvirt calls happen inside them beyond reading the domain's name.
 #![allow(unsafe_code)]
@@ -265,5 +266,18 @@ unsafe extern "C" fn free_forward(opaque: *mut c_void) {
     if !opaque.is_null() {
         // SAFETY: made by Box::into_raw in `register`; libvirt calls this once per pointer.
         drop(Box::from_raw(opaque as *mut Forward));
+    }
+}
+
+/// Asks libvirt to abort the domain's running job (a memory snapshot being written, a
+/// migration). Not every job can be aborted: libvirt's reason comes back as the error.
+pub fn abort_job(domain: &virt::domain::Domain) -> Result<(), String> {
+    // SAFETY: the domain pointer is valid while `domain` is borrowed; the call takes no
+    // ownership and libvirt is thread-safe for a job running on another thread.
+    let rc = unsafe { sys::virDomainAbortJob(domain.as_ptr()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(virt::error::Error::last_error().message().to_string())
     }
 }

@@ -12,6 +12,7 @@ mod domain_list;
 mod footer;
 mod header;
 mod help;
+mod message;
 pub mod jobs;
 pub mod theme;
 
@@ -60,6 +61,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     footer::draw_keys(frame, footer, app, theme);
     match &app.overlay {
         Some(Overlay::Help) => help::draw(frame, app, theme),
+        Some(Overlay::Message { title, text, scroll }) => {
+            message::draw(frame, title, text, *scroll, theme)
+        }
         Some(Overlay::Confirm(c)) => confirm::draw(frame, c, theme),
         Some(Overlay::SnapshotXml { scroll }) => {
             if let Screen::Snapshots(v) = &app.screen {

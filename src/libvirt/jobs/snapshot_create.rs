@@ -325,7 +325,7 @@ fn create_with_progress(
                 .map(|_| ())
                 .map_err(|e| e.message().to_string())
         });
-        let mut told_no_cancel = false;
+        let mut asked_to_abort = false;
         while !call.is_finished() {
             // job_info, not job_stats: virt 0.5's job_stats builds a Vec from libvirt's null
             // pointer when no job is active (between calls), which aborts the process.
@@ -339,10 +339,14 @@ fn create_with_progress(
                     ctx.bytes(done, total);
                 }
             }
-            if !ctx.sleep(Duration::from_millis(300)) && !told_no_cancel {
-                // virt 0.5 has no safe virDomainAbortJob; the snapshot runs to its end.
-                ctx.step("cannot be cancelled here: waiting for libvirt to finish the snapshot");
-                told_no_cancel = true;
+            if !ctx.sleep(Duration::from_millis(300)) && !asked_to_abort {
+                asked_to_abort = true;
+                match crate::libvirt::events::abort_job(domain) {
+                    Ok(()) => ctx.step("cancelling: libvirt is aborting the snapshot"),
+                    Err(why) => ctx.step(format!(
+                        "cannot be cancelled ({why}): waiting for libvirt to finish the snapshot"
+                    )),
+                }
             }
         }
         call.join()
