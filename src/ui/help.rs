@@ -21,6 +21,7 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("s", "take a snapshot (name, memory, quiesce, remedies)"),
             ("Esc", "clear the filter"),
             ("F5, Ctrl-R", "refresh now"),
+            ("Ctrl-X", "cancel the latest running job"),
             ("?", "this help"),
             ("q, Ctrl-C", "quit"),
         ],
@@ -35,6 +36,7 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("e", "edit the description"),
             ("s", "take a snapshot"),
             ("F5, Ctrl-R", "refresh now"),
+            ("Ctrl-X", "cancel the latest running job"),
             ("Esc, Backspace", "back to the domains"),
             ("q, Ctrl-C", "quit"),
         ],
@@ -51,18 +53,17 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let keys = keys_for(app);
-    let widest = keys
-        .iter()
-        .map(|(k, w)| k.len() + w.len() + 2)
-        .max()
-        .unwrap_or(20);
-    let area = centered(frame.area(), widest as u16 + 2, keys.len() as u16 + 2);
+    let key_width = keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let text_width = keys.iter().map(|(_, w)| w.len()).max().unwrap_or(0);
+    // Key column, two spaces, the text, and the borders.
+    let widest = key_width + 2 + text_width + 2;
+    let area = centered(frame.area(), widest as u16, keys.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_set(theme.border())
         .title(" Keys (Esc closes) ");
-    let width = keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = key_width;
     let lines: Vec<Line> = keys
         .iter()
         .map(|(k, what)| {
