@@ -145,14 +145,7 @@ impl DomainList {
 
     /// Scrolls the least needed to keep the selection on screen.
     pub fn keep_visible(&mut self, page: usize) {
-        let page = page.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + page {
-            self.offset = self.selected + 1 - page;
-        }
-        let max_offset = self.visible.len().saturating_sub(page);
-        self.offset = self.offset.min(max_offset);
+        self.offset = scroll_offset(self.selected, self.offset, self.visible.len(), page);
     }
 }
 
@@ -168,4 +161,18 @@ fn matches(row: &DomainInfo, query: &str, host: Option<&HostCapabilities>) -> bo
         b.mode_label().to_lowercase().contains(query)
             || b.markers().iter().any(|m| m.contains(query))
     })
+}
+
+/// The first row to show so that `selected` is on a page of `page` rows, scrolling the least
+/// from `offset` and never past the end of `len` rows.
+pub fn scroll_offset(selected: usize, offset: usize, len: usize, page: usize) -> usize {
+    let page = page.max(1);
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + page {
+        selected + 1 - page
+    } else {
+        offset
+    };
+    offset.min(len.saturating_sub(page))
 }

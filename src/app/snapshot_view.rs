@@ -112,13 +112,7 @@ impl SnapshotView {
     }
 
     pub fn keep_visible(&mut self, page: usize) {
-        let page = page.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + page {
-            self.offset = self.selected + 1 - page;
-        }
-        self.offset = self.offset.min(self.rows.len().saturating_sub(page));
+        self.offset = super::list::scroll_offset(self.selected, self.offset, self.rows.len(), page);
     }
 }
 

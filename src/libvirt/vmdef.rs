@@ -258,7 +258,7 @@ impl TinyVm {
         }
         for (policy, name) in &self.features {
             w.create_element("feature")
-                .with_attribute(("policy", policy_word(*policy)))
+                .with_attribute(("policy", policy.as_str()))
                 .with_attribute(("name", name.as_str()))
                 .write_empty()?;
         }
@@ -343,17 +343,6 @@ fn text_element(w: &mut Writer<Vec<u8>>, name: &str, text: &str) -> io::Result<(
     w.create_element(name)
         .write_text_content(BytesText::new(text))?;
     Ok(())
-}
-
-/// libvirt's spelling of a feature policy.
-pub fn policy_word(policy: FeaturePolicy) -> &'static str {
-    match policy {
-        FeaturePolicy::Force => "force",
-        FeaturePolicy::Require => "require",
-        FeaturePolicy::Optional => "optional",
-        FeaturePolicy::Disable => "disable",
-        FeaturePolicy::Forbid => "forbid",
-    }
 }
 
 /// `vda`, `vdb`, ... (a tiny VM never has more than 26 disks).

@@ -32,6 +32,19 @@ pub enum FeaturePolicy {
     Forbid,
 }
 
+impl FeaturePolicy {
+    /// libvirt's spelling, as in `<feature policy='require'/>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Force => "force",
+            Self::Require => "require",
+            Self::Optional => "optional",
+            Self::Disable => "disable",
+            Self::Forbid => "forbid",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CpuFeature {
     pub name: String,

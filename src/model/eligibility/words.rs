@@ -35,22 +35,12 @@ pub(super) fn mode_name(mode: CpuMode) -> &'static str {
     }
 }
 
-pub(super) fn policy_word(policy: FeaturePolicy) -> &'static str {
-    match policy {
-        FeaturePolicy::Force => "force",
-        FeaturePolicy::Require => "require",
-        FeaturePolicy::Optional => "optional",
-        FeaturePolicy::Disable => "disable",
-        FeaturePolicy::Forbid => "forbid",
-    }
-}
-
 pub(super) fn invtsc_cause_line(cause: InvtscCause) -> String {
     match cause {
         InvtscCause::Explicit(policy) => format!(
             "invtsc is required by <feature policy='{}' name='invtsc'/>, and no TSC frequency \
              is pinned.",
-            policy_word(policy)
+            policy.as_str()
         ),
         InvtscCause::NonMigratableHostCpu => "invtsc is exposed because migratable='off' and \
                                               the host CPU has invtsc, and no TSC frequency is \
