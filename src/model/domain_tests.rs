@@ -3,14 +3,7 @@
 
 use super::*;
 
-fn fixture(name: &str) -> DomainConfig {
-    let path = format!(
-        "{}/tests/fixtures/domain/{name}.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    DomainConfig::from_xml(&xml).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::model::fixtures::domain as fixture;
 
 fn feature(name: &str, policy: FeaturePolicy) -> CpuFeature {
     CpuFeature {

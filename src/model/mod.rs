@@ -7,6 +7,9 @@ pub mod remedy;
 pub mod snapshot;
 mod xml;
 
+#[cfg(test)]
+pub(crate) mod fixtures;
+
 pub use domain::{
     CpuConfig, CpuFeature, CpuMode, Disk, DiskDevice, DiskType, DomainConfig, DomainState,
     FeaturePolicy, Firmware, GuestAgent, MigrationBlockingDevice,

@@ -431,11 +431,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/domain/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        crate::model::fixtures::text(&format!("domain/{name}"))
     }
 
     fn changed(before: &str, after: &str) -> Vec<String> {

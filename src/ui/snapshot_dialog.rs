@@ -316,20 +316,14 @@ mod tests {
     use crate::libvirt::jobs::Job;
     use crate::libvirt::worker::Event;
     use crate::model::inventory::DomainInfo;
-    use crate::model::{DomainConfig, DomainState};
+    use crate::model::DomainState;
     use crate::ui::Theme;
 
     const GIB: u64 = 1 << 30;
     /// 2026-11-26 14:30:00 UTC: the prefilled name's stamp (tests run without a local zone).
     const NOW: u64 = 1_795_703_400;
 
-    fn fixture(name: &str) -> DomainConfig {
-        let path = format!(
-            "{}/tests/fixtures/domain/{name}.xml",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        DomainConfig::from_xml(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
+    use crate::model::fixtures::domain as fixture;
 
     fn row(name: &str, base: &str, state: DomainState) -> DomainInfo {
         let mut r = DomainInfo::named(name.into(), format!("uuid-{name}"));

@@ -7,23 +7,12 @@ use super::{draw, Theme};
 use crate::app::{App, Msg};
 use crate::libvirt::worker::Event;
 use crate::model::inventory::{DomainInfo, HostInfo};
-use crate::model::{DomainConfig, DomainState, HostCapabilities};
+use crate::model::DomainState;
 
-fn fixture(name: &str) -> DomainConfig {
-    let path = format!(
-        "{}/tests/fixtures/domain/{name}.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    DomainConfig::from_xml(&xml).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::model::fixtures::domain as fixture;
 
 pub(crate) fn demo_host() -> HostInfo {
-    let path = format!(
-        "{}/tests/fixtures/host/qemu-system.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let caps = HostCapabilities::from_xml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let caps = crate::model::fixtures::host("qemu-system");
     HostInfo {
         uri: "qemu:///system".into(),
         hostname: Some("hv01".into()),

@@ -6,23 +6,7 @@ use super::*;
 const HOST_TSC: u64 = 2_445_404_000;
 const LIBVIRT_11_3: u64 = 11_003_000;
 
-fn fixture(name: &str) -> DomainConfig {
-    let path = format!(
-        "{}/tests/fixtures/domain/{name}.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    DomainConfig::from_xml(&xml).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn host(name: &str) -> HostCapabilities {
-    let path = format!(
-        "{}/tests/fixtures/host/{name}.xml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let xml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    HostCapabilities::from_xml(&xml).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::model::fixtures::{domain as fixture, host};
 
 fn invtsc_host() -> HostCapabilities {
     let caps = host("qemu-system");
