@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::jobs::centered;
+use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::DeleteDialog;
 
@@ -58,14 +59,10 @@ pub fn draw(frame: &mut Frame, d: &DeleteDialog, theme: &Theme) {
         }
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter", theme.heading()),
-        Span::raw(" delete   "),
-        Span::styled("j/k", theme.heading()),
-        Span::raw(" choose   "),
-        Span::styled("Esc", theme.heading()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(key_hints(
+        &[("Enter", "delete"), ("j/k", "choose"), ("Esc", "cancel")],
+        theme,
+    ));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -5,6 +5,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::jobs::centered;
+use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::RevertDialog;
 use crate::libvirt::jobs::revert::AfterRevert;
@@ -81,16 +82,15 @@ pub fn draw(frame: &mut Frame, d: &RevertDialog, theme: &Theme) {
         ));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter", theme.heading()),
-        Span::raw(" revert   "),
-        Span::styled("j/k", theme.heading()),
-        Span::raw(" move   "),
-        Span::styled("Space", theme.heading()),
-        Span::raw(" choose   "),
-        Span::styled("Esc", theme.heading()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(key_hints(
+        &[
+            ("Enter", "revert"),
+            ("j/k", "move"),
+            ("Space", "choose"),
+            ("Esc", "cancel"),
+        ],
+        theme,
+    ));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

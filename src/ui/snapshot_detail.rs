@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::jobs::centered;
+use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::DescribeDialog;
 use crate::app::snapshot_view::{age, human_size, local_time, SnapshotView};
@@ -156,16 +157,15 @@ pub fn draw_describe(frame: &mut Frame, d: &DescribeDialog, theme: &Theme) {
         last.push_span(Span::styled("_", theme.accent()));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter", theme.heading()),
-        Span::raw(" save  "),
-        Span::styled("Ctrl-J", theme.heading()),
-        Span::raw(" new line  "),
-        Span::styled("Ctrl-U", theme.heading()),
-        Span::raw(" clear  "),
-        Span::styled("Esc", theme.heading()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(key_hints(
+        &[
+            ("Enter", "save"),
+            ("Ctrl-J", "new line"),
+            ("Ctrl-U", "clear"),
+            ("Esc", "cancel"),
+        ],
+        theme,
+    ));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -92,3 +92,17 @@ impl Theme {
         self.fg(Color::Magenta)
     }
 }
+
+/// A line of key hints: each key in the heading style followed by what it does.
+pub fn key_hints(pairs: &[(&str, &str)], theme: &Theme) -> ratatui::text::Line<'static> {
+    let mut spans = Vec::with_capacity(pairs.len() * 2);
+    for (i, (key, what)) in pairs.iter().enumerate() {
+        let gap = if i + 1 == pairs.len() { "" } else { "   " };
+        spans.push(ratatui::text::Span::styled(
+            key.to_string(),
+            theme.heading(),
+        ));
+        spans.push(ratatui::text::Span::raw(format!(" {what}{gap}")));
+    }
+    ratatui::text::Line::from(spans)
+}
