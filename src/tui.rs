@@ -287,9 +287,21 @@ fn attach_console(
     let end = crate::libvirt::console::attach_stdio(handle);
     // A guest may switch autowrap off or leave colours set: undo that invisibly, for the
     // shell the user returns to when virtsnap exits.
-    let _ = out.write_all(b"\x1b[0m\x1b[?7h");
-    let _ = execute!(out, term::EnterAlternateScreen, cursor::Hide);
-    let _ = terminal.clear();
+    // Taking the screen back must not half-fail: a clear that did not happen would leave
+    // ratatui drawing only its diff onto a blank screen. Retry briefly, and say so in the log.
+    for attempt in 0..20 {
+        let back = out
+            .write_all(b"\x1b[0m\x1b[?7h")
+            .and_then(|()| execute!(out, term::EnterAlternateScreen, cursor::Hide))
+            .and_then(|()| terminal.clear());
+        match back {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!("restoring the screen after the console (try {attempt}): {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
     end
 }
 
