@@ -287,21 +287,22 @@ fn attach_console(
     let end = crate::libvirt::console::attach_stdio(handle);
     // A guest may switch autowrap off or leave colours set: undo that invisibly, for the
     // shell the user returns to when virtsnap exits.
-    // Taking the screen back must not half-fail: a clear that did not happen would leave
-    // ratatui drawing only its diff onto a blank screen. Retry briefly, and say so in the log.
-    for attempt in 0..20 {
-        let back = out
-            .write_all(b"\x1b[0m\x1b[?7h")
-            .and_then(|()| execute!(out, term::EnterAlternateScreen, cursor::Hide))
-            .and_then(|()| terminal.clear());
-        match back {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::warn!("restoring the screen after the console (try {attempt}): {e}");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
+    let back = out.write_all(b"\x1b[0m\x1b[?7h").and_then(|()| {
+        execute!(
+            out,
+            term::EnterAlternateScreen,
+            term::Clear(term::ClearType::All),
+            cursor::Hide
+        )
+    });
+    if let Err(e) = back {
+        tracing::warn!("restoring the screen after the console: {e}");
     }
+    // Not `terminal.clear()`: it asks the terminal for the cursor position and fails when the
+    // answer is slow (a loaded host, a long SSH link), leaving ratatui to draw only its diff
+    // onto the blank screen. The screen is cleared above; forgetting ratatui's idea of it makes
+    // the next draw complete.
+    terminal.swap_buffers();
     end
 }
 

@@ -39,9 +39,15 @@ fn attach_for(handle: &console::ConsoleHandle, secs: u64) -> (Result<ConsoleEnd,
 #[test]
 fn seabios_output_comes_through_and_ctrl_bracket_detaches() {
     let Some(conn) = embed_conn() else { return };
-    let vm = TestVm::start(conn, tiny("console").bios_on_serial()).unwrap();
+    // Started paused and resumed once attached: the banner comes right at power-on and
+    // nothing before the attach is replayed.
+    let vm = TestVm::define(conn, tiny("console").bios_on_serial()).unwrap();
+    vm.dom
+        .create_with_flags(virt::sys::VIR_DOMAIN_START_PAUSED)
+        .unwrap();
     let started = Instant::now();
     let handle = console::open(conn, &vm.name, false).unwrap();
+    vm.dom.resume().unwrap();
     let (end, text) = attach_for(&handle, 4);
     println!("console output after {:?}: {text:?}", started.elapsed());
     assert_eq!(end, Ok(ConsoleEnd::Detached));
@@ -116,13 +122,14 @@ fn console_root_helper() {
         readonly: false,
     })
     .unwrap();
+    let name = std::env::var("VIRTSNAP_CONSOLE_VM").unwrap();
     match std::env::var("VIRTSNAP_CONSOLE_ACTION").as_deref() {
         Ok("define") => {
-            conn.define_domain_xml(&tiny(TUI_VM).bios_on_serial().to_xml())
+            conn.define_domain_xml(&tiny(&name).bios_on_serial().to_xml())
                 .unwrap();
         }
         _ => {
-            if let Ok(dom) = conn.lookup_domain_by_name(TUI_VM) {
+            if let Ok(dom) = conn.lookup_domain_by_name(&name) {
                 if dom.is_active().unwrap_or(true) {
                     let _ = dom.destroy();
                 }
@@ -132,7 +139,7 @@ fn console_root_helper() {
     }
 }
 
-fn root_helper(root: &Path, action: &str) {
+fn root_helper(root: &Path, vm: &str, action: &str) {
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -142,30 +149,23 @@ fn root_helper(root: &Path, action: &str) {
         ])
         .env("VIRTSNAP_CONSOLE_ROOT", root)
         .env("VIRTSNAP_CONSOLE_ACTION", action)
+        .env("VIRTSNAP_CONSOLE_VM", vm)
         .status()
         .unwrap();
     assert!(status.success(), "{action} in {}", root.display());
 }
 
 /// Removes the VM (and so its QEMU) after the TUI is gone, whatever the test's outcome.
-struct RootVm<'a>(&'a Path);
+struct RootVm<'a>(&'a Path, &'static str);
 
 impl Drop for RootVm<'_> {
     fn drop(&mut self) {
-        root_helper(self.0, "remove");
+        root_helper(self.0, self.1, "remove");
     }
 }
 
-#[test]
-fn tui_console_in_tmux_shows_firmware_output_and_detaches_to_the_same_list() {
-    if !tmux::available() {
-        println!("SKIPPED: tmux is not installed");
-        return;
-    }
-    if !vmdef::kvm_usable() || !vmdef::qemu_available() {
-        println!("SKIPPED: /dev/kvm or qemu-system-x86_64 is missing");
-        return;
-    }
+/// A fresh embedded root with `vm` defined in it (not started), removed with the VM on drop.
+fn root_with_vm(vm: &'static str) -> (tempfile::TempDir, String) {
     let dir = tempfile::Builder::new()
         .prefix("virtsnap-console-tui-")
         .tempdir()
@@ -173,10 +173,31 @@ fn tui_console_in_tmux_shows_firmware_output_and_detaches_to_the_same_list() {
     let root = dir.path();
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::write(root.join("etc/qemu.conf"), "remember_owner = 0\n").unwrap();
-    root_helper(root, "define");
-    let _vm = RootVm(root);
+    root_helper(root, vm, "define");
+    let d = root.display().to_string();
+    (dir, d)
+}
+
+fn skip_without_tmux_or_kvm() -> bool {
+    if !tmux::available() {
+        println!("SKIPPED: tmux is not installed");
+        return true;
+    }
+    if !vmdef::kvm_usable() || !vmdef::qemu_available() {
+        println!("SKIPPED: /dev/kvm or qemu-system-x86_64 is missing");
+        return true;
+    }
+    false
+}
+
+#[test]
+fn tui_console_in_tmux_shows_firmware_output_and_detaches_to_the_same_list() {
+    if skip_without_tmux_or_kvm() {
+        return;
+    }
+    let (dir, d) = root_with_vm(TUI_VM);
+    let _vm = RootVm(dir.path(), TUI_VM);
     let bin = env!("CARGO_BIN_EXE_virtsnap");
-    let d = root.display();
     let t = tmux::Tmux::start(
         "console",
         80,
@@ -210,11 +231,16 @@ fn tui_console_in_tmux_shows_firmware_output_and_detaches_to_the_same_list() {
     assert!(firmware.is_some(), "no firmware output:\n{console_screen}");
 
     t.keys(&["C-]"]);
-    t.wait_for(Duration::from_secs(5), |s| {
+    t.wait_for(Duration::from_secs(15), |s| {
         s.contains("detached from tmux-console's console")
     })
-    .unwrap_or_else(|| panic!("not back:\n{}", t.screen()));
+    .unwrap_or_else(|| {
+        let log = std::fs::read_to_string(dir.path().join("state/virtsnap/virtsnap.log"));
+        panic!("not back:\n{}\nlog: {log:?}", t.screen())
+    });
     let after = t.screen();
+    let log = std::fs::read_to_string(dir.path().join("state/virtsnap/virtsnap.log"));
+    println!("virtsnap log: {log:?}");
     // Everything but the status line (second from the bottom) is as it was.
     let strip = |s: &str| {
         let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
@@ -232,5 +258,40 @@ fn tui_console_in_tmux_shows_firmware_output_and_detaches_to_the_same_list() {
     assert!(!after.contains("Escape character"), "{after}");
     t.keys(&["q"]);
     t.wait_for(Duration::from_secs(10), |s| !s.contains("Domains ("));
+    drop(t);
+}
+
+#[test]
+fn cli_console_attaches_and_ctrl_bracket_exits_0() {
+    if skip_without_tmux_or_kvm() {
+        return;
+    }
+    const VM: &str = "cli-console";
+    let (dir, d) = root_with_vm(VM);
+    let _vm = RootVm(dir.path(), VM);
+    let bin = env!("CARGO_BIN_EXE_virtsnap");
+    let uri = format!("'qemu:///embed?root={d}'");
+    let t = tmux::Tmux::start(
+        "cli-console",
+        80,
+        24,
+        &format!(
+            "export XDG_STATE_HOME={d}/state; {bin} -c {uri} start {VM} && \
+             {bin} -c {uri} console {VM}; echo rc=$?; sleep 60"
+        ),
+    );
+    t.wait_for(Duration::from_secs(20), |s| {
+        s.contains("Escape character is ^]")
+    })
+    .unwrap_or_else(|| panic!("not attached:\n{}", t.screen()));
+    let firmware = t.wait_for(Duration::from_secs(30), |s| {
+        s.contains("Booting from") || s.contains("bootable")
+    });
+    assert!(firmware.is_some(), "no firmware output:\n{}", t.screen());
+    t.keys(&["C-]"]);
+    t.wait_for(Duration::from_secs(10), |s| s.contains("rc="))
+        .unwrap_or_else(|| panic!("did not exit:\n{}", t.screen()));
+    let screen = t.screen();
+    assert!(screen.contains("rc=0"), "{screen}");
     drop(t);
 }
