@@ -81,6 +81,26 @@ fn a_second_client_is_refused_until_it_forces() {
 }
 
 #[test]
+fn the_session_ends_when_the_vm_stops() {
+    let Some(conn) = embed_conn() else { return };
+    let vm = TestVm::start(conn, tiny("console-stop")).unwrap();
+    let handle = console::open(conn, &vm.name, false).unwrap();
+    let dom = vm.dom.clone();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        dom.destroy().unwrap();
+    });
+    // Nobody types: only the VM going away can end this.
+    let (_user, mut input) = UnixStream::pair().unwrap();
+    let mut output = Vec::new();
+    let t = Instant::now();
+    let end = console::pump(&handle, &mut input, &mut output, ESCAPE);
+    killer.join().unwrap();
+    assert!(matches!(end, Ok(ConsoleEnd::Closed(_))), "{end:?}");
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+}
+
+#[test]
 fn stopped_vm_and_vm_without_console_are_explained() {
     let Some(conn) = embed_conn() else { return };
     let stopped = TestVm::define(conn, tiny("console-off")).unwrap();

@@ -600,6 +600,26 @@ mod tests {
     }
 
     #[test]
+    fn keys_act_on_the_snapshot_views_domain() {
+        let mut app = app(vec![
+            row("a", DomainState::Running),
+            row("b", DomainState::Shutoff),
+        ]);
+        app.update(key('j'));
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        assert!(
+            matches!(app.screen, Screen::Snapshots(_)),
+            "{:?}",
+            app.screen
+        );
+        let cmds = app.update(key('S'));
+        assert_eq!(lifecycle_job(&cmds[0]), Some(("b", LifecycleAction::Start)));
+        // R is reboot here too (refresh is F5 / Ctrl-R): b is not running.
+        assert!(app.update(key('R')).is_empty());
+        assert!(app.status.as_deref().unwrap().contains("b is busy"));
+    }
+
+    #[test]
     fn force_off_is_confirmed_with_the_name() {
         let mut app = app(vec![row("web-01", DomainState::Running)]);
         assert!(app.update(key('F')).is_empty());
