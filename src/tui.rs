@@ -265,9 +265,22 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> color_eyre::Result<()> {
     ratatui::restore();
     nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP)?;
     crossterm::terminal::enable_raw_mode()?;
-    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
-    terminal.clear()?;
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+        crossterm::cursor::Hide
+    )?;
+    forget_screen(terminal);
     Ok(())
+}
+
+/// After the screen was cleared behind ratatui's back, makes the next draw complete.
+/// Not `terminal.clear()`: it asks the terminal for the cursor position and fails when the
+/// answer is slow (a loaded host, a long SSH link), leaving ratatui to draw only its diff
+/// onto a blank screen.
+fn forget_screen(terminal: &mut ratatui::DefaultTerminal) {
+    terminal.swap_buffers();
 }
 
 /// `c`: the console takes the terminal. Leaving the alternate screen shows the guest on the
@@ -298,11 +311,7 @@ fn attach_console(
     if let Err(e) = back {
         tracing::warn!("restoring the screen after the console: {e}");
     }
-    // Not `terminal.clear()`: it asks the terminal for the cursor position and fails when the
-    // answer is slow (a loaded host, a long SSH link), leaving ratatui to draw only its diff
-    // onto the blank screen. The screen is cleared above; forgetting ratatui's idea of it makes
-    // the next draw complete.
-    terminal.swap_buffers();
+    forget_screen(terminal);
     end
 }
 

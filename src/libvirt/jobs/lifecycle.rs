@@ -92,13 +92,20 @@ pub fn graceful_shutdown(
         return Ok(ShutdownOutcome::AlreadyOff);
     }
     request_shutdown(domain, &name)?;
-    let total = timeout.as_secs();
-    for left in (1..=total).rev() {
+    // Counted against a deadline, not in one-second naps: each round's libvirt calls would
+    // otherwise stretch a 120 s countdown by a fifth.
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
         if !is_active(domain, &name)? {
             return Ok(ShutdownOutcome::Graceful);
         }
-        ctx.step(format!("waiting for {name} to shut down ({left} s left)"));
-        if !ctx.sleep(Duration::from_secs(1)) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let shown = left.as_secs_f64().ceil() as u64;
+        ctx.step(format!("waiting for {name} to shut down ({shown} s left)"));
+        if !ctx.sleep(left.min(Duration::from_secs(1))) {
             return Err(format!(
                 "shutdown of {name} cancelled: it may still be shutting down on its own"
             ));
