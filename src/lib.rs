@@ -3,9 +3,9 @@
 //! pure state machine, `ui` draws, `tui` wires the terminal and the loop.
 #![deny(unsafe_code)]
 
+pub mod app;
+pub mod cli;
 pub mod libvirt;
 pub mod model;
-pub mod app;
-pub mod ui;
-pub mod cli;
 pub mod tui;
+pub mod ui;

@@ -1,7 +1,7 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
-mod input;
 pub mod confirm;
+mod input;
 mod jobs;
 pub mod lifecycle;
 mod list;
@@ -50,12 +50,25 @@ pub enum Connection {
 pub enum Command {
     Quit,
     Refresh,
-    RefreshDomain { name: String },
-    LoadSnapshots { domain: String },
-    StartJob { id: JobId, job: Job },
-    Control { id: JobId, control: JobControl },
+    RefreshDomain {
+        name: String,
+    },
+    LoadSnapshots {
+        domain: String,
+    },
+    StartJob {
+        id: JobId,
+        job: Job,
+    },
+    Control {
+        id: JobId,
+        control: JobControl,
+    },
     /// Ask the worker to open a domain's console (`force` takes it over).
-    OpenConsole { domain: String, force: bool },
+    OpenConsole {
+        domain: String,
+        force: bool,
+    },
     /// Hand the terminal to an open console until the user detaches.
     AttachConsole(crate::libvirt::console::ConsoleHandle),
 }
@@ -74,14 +87,20 @@ pub enum Overlay {
     /// A yes/no question before an action (force off, bulk actions, taking over a console).
     Confirm(Box<confirm::Confirm>),
     /// The selected snapshot's XML, scrolled by `scroll` lines.
-    SnapshotXml { scroll: u16 },
+    SnapshotXml {
+        scroll: u16,
+    },
     Revert(Box<snapshot_dialogs::RevertDialog>),
     Delete(Box<snapshot_dialogs::DeleteDialog>),
     Describe(Box<snapshot_dialogs::DescribeDialog>),
     /// `s`: create a snapshot.
     CreateSnapshot(Box<snapshot_dialog::SnapshotDialog>),
     /// A result too long for the status line (an explained failure), scrolled by `scroll`.
-    Message { title: String, text: String, scroll: u16 },
+    Message {
+        title: String,
+        text: String,
+        scroll: u16,
+    },
 }
 
 /// Everything `update` reacts to.
@@ -317,7 +336,10 @@ impl App {
         match self.jobs.running.last() {
             Some(job) => {
                 self.status = Some(format!("asking '{}' to cancel...", job.title));
-                vec![Command::Control { id: job.id, control: JobControl::Cancel }]
+                vec![Command::Control {
+                    id: job.id,
+                    control: JobControl::Cancel,
+                }]
             }
             None => {
                 self.status = Some("no job is running".into());
@@ -404,7 +426,11 @@ impl App {
                     // An explanation with options does not fit one line: show all of it.
                     if text.contains('\n') && self.overlay.is_none() {
                         self.status = text.lines().next().map(str::to_string);
-                        self.overlay = Some(Overlay::Message { title: job.title.clone(), text, scroll: 0 });
+                        self.overlay = Some(Overlay::Message {
+                            title: job.title.clone(),
+                            text,
+                            scroll: 0,
+                        });
                     } else {
                         self.status = Some(text);
                     }

@@ -17,6 +17,9 @@ pub enum VirtError {
 impl VirtError {
     /// A failed libvirt call, with what virtsnap was doing.
     pub fn call(action: impl Into<String>, err: &virt::error::Error) -> Self {
-        Self::Call { action: action.into(), reason: err.message().to_string() }
+        Self::Call {
+            action: action.into(),
+            reason: err.message().to_string(),
+        }
     }
 }

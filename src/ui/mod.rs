@@ -3,17 +3,17 @@
 mod columns;
 mod confirm;
 mod delete_dialog;
-mod revert_dialog;
-pub mod snapshot_dialog;
-pub mod snapshot_detail;
-pub mod snapshot_tree;
 mod domain_detail;
 mod domain_list;
 mod footer;
 mod header;
 mod help;
-mod message;
 pub mod jobs;
+mod message;
+mod revert_dialog;
+pub mod snapshot_detail;
+pub mod snapshot_dialog;
+pub mod snapshot_tree;
 pub mod theme;
 
 use ratatui::layout::{Constraint, Layout};
@@ -61,9 +61,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     footer::draw_keys(frame, footer, app, theme);
     match &app.overlay {
         Some(Overlay::Help) => help::draw(frame, app, theme),
-        Some(Overlay::Message { title, text, scroll }) => {
-            message::draw(frame, title, text, *scroll, theme)
-        }
+        Some(Overlay::Message {
+            title,
+            text,
+            scroll,
+        }) => message::draw(frame, title, text, *scroll, theme),
         Some(Overlay::Confirm(c)) => confirm::draw(frame, c, theme),
         Some(Overlay::SnapshotXml { scroll }) => {
             if let Screen::Snapshots(v) = &app.screen {

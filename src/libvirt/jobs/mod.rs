@@ -27,7 +27,9 @@ pub enum Job {
     /// Waits `seconds`, reporting each second; answers a question half-way. Exercises the job
     /// machinery in tests without touching any VM.
     #[doc(hidden)]
-    Probe { seconds: u64 },
+    Probe {
+        seconds: u64,
+    },
     /// Start, shut down, force off, reboot, pause or resume one domain.
     Lifecycle {
         domain: String,
