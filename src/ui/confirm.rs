@@ -1,10 +1,10 @@
 //! The yes/no confirmation box (`app::confirm::Confirm`), centred over everything.
 
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::Theme;
 use crate::app::confirm::Confirm;
 
@@ -19,11 +19,7 @@ pub fn draw(frame: &mut Frame, confirm: &Confirm, theme: &Theme) {
         .sum();
     let height = (text_rows + 4) as u16;
     let area = centered(frame.area(), width, height);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" {} ", confirm.title));
+    let block = modal_block(frame, area, format!(" {} ", confirm.title), theme);
     let mut lines: Vec<Line> = confirm
         .lines
         .iter()

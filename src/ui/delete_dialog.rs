@@ -2,21 +2,22 @@
 //! how many snapshots go and what happens to the files.
 
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::DeleteDialog;
 
 pub fn draw(frame: &mut Frame, d: &DeleteDialog, theme: &Theme) {
     let area = centered(frame.area(), 76, 18);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" Delete snapshot {} of {} ", d.snapshot, d.domain));
+    let block = modal_block(
+        frame,
+        area,
+        format!(" Delete snapshot {} of {} ", d.snapshot, d.domain),
+        theme,
+    );
     let (on, off) = if theme.ascii {
         ("(*)", "( )")
     } else {

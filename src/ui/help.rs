@@ -1,10 +1,10 @@
 //! `?`: every key of the current view.
 
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::Theme;
 use crate::app::{App, Screen};
 
@@ -58,11 +58,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     // Key column, two spaces, the text, and the borders.
     let widest = key_width + 2 + text_width + 2;
     let area = centered(frame.area(), widest as u16, keys.len() as u16 + 2);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(" Keys (Esc closes) ");
+    let block = modal_block(frame, area, " Keys (Esc closes) ".into(), theme);
     let width = key_width;
     let lines: Vec<Line> = keys
         .iter()

@@ -65,11 +65,7 @@ pub fn draw_question(frame: &mut Frame, app: &App, theme: &Theme) {
     };
     let Some(q) = &job.question else { return };
     let area = centered(frame.area(), 64, 9);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" {} ", job.title));
+    let block = modal_block(frame, area, format!(" {} ", job.title), theme);
     let text = vec![
         Line::from(q.text.clone()),
         Line::from(""),
@@ -103,4 +99,13 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     ])
     .areas(mid);
     center
+}
+
+/// Clears `area` over whatever is below and returns the bordered block a dialog draws in.
+pub fn modal_block(frame: &mut Frame, area: Rect, title: String, theme: &Theme) -> Block<'static> {
+    frame.render_widget(Clear, area);
+    Block::new()
+        .borders(Borders::ALL)
+        .border_set(theme.border())
+        .title(title)
 }

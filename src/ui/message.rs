@@ -1,9 +1,9 @@
 //! A long result (an explained failure with its options) in a scrollable box.
 
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::Theme;
 
 pub fn draw(frame: &mut Frame, title: &str, text: &str, scroll: u16, theme: &Theme) {
@@ -14,11 +14,7 @@ pub fn draw(frame: &mut Frame, title: &str, text: &str, scroll: u16, theme: &The
         area.width.saturating_sub(4).min(100),
         (lines + 4).min(area.height),
     );
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" {title} "))
+    let block = modal_block(frame, area, format!(" {title} "), theme)
         .title_bottom(" j/k scroll  Esc close ");
     let body = Paragraph::new(text.to_string())
         .wrap(Wrap { trim: false })

@@ -1,10 +1,10 @@
 //! The revert confirmation: what is lost, where the VM is left, and the safety snapshot.
 
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::RevertDialog;
@@ -12,11 +12,12 @@ use crate::libvirt::jobs::revert::AfterRevert;
 
 pub fn draw(frame: &mut Frame, d: &RevertDialog, theme: &Theme) {
     let area = centered(frame.area(), 76, 18);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" Revert {} to {} ", d.domain, d.snapshot));
+    let block = modal_block(
+        frame,
+        area,
+        format!(" Revert {} to {} ", d.domain, d.snapshot),
+        theme,
+    );
     let (radio_on, radio_off, box_on, box_off) = if theme.ascii {
         ("(*)", "( )", "[x]", "[ ]")
     } else {

@@ -3,10 +3,10 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::DescribeDialog;
@@ -132,22 +132,24 @@ pub fn draw_xml(frame: &mut Frame, v: &SnapshotView, scroll: u16, theme: &Theme)
         area.width.saturating_sub(4),
         area.height.saturating_sub(2),
     );
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" XML of {} (j/k scroll, Esc closes) ", info.name));
+    let block = modal_block(
+        frame,
+        area,
+        format!(" XML of {} (j/k scroll, Esc closes) ", info.name),
+        theme,
+    );
     let lines: Vec<Line> = info.raw_xml.lines().map(Line::raw).collect();
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
 pub fn draw_describe(frame: &mut Frame, d: &DescribeDialog, theme: &Theme) {
     let area = centered(frame.area(), 70, 12);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" Description of {} ", d.snapshot));
+    let block = modal_block(
+        frame,
+        area,
+        format!(" Description of {} ", d.snapshot),
+        theme,
+    );
     let mut lines: Vec<Line> = d
         .text
         .split('\n')

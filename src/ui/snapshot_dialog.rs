@@ -4,10 +4,10 @@
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::jobs::centered;
+use super::jobs::{centered, modal_block};
 use super::Theme;
 use crate::app::snapshot_dialog::{Field, SnapshotDialog};
 use crate::app::App;
@@ -17,15 +17,12 @@ const LABEL: usize = 14;
 pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
     let full = frame.area();
     let area = centered(full, full.width.min(100), full.height.min(34));
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(
-            " New snapshot of {} ({}) ",
-            d.domain,
-            d.state.label()
-        ));
+    let block = modal_block(
+        frame,
+        area,
+        format!(" New snapshot of {} ({}) ", d.domain, d.state.label()),
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width).max(10);
@@ -269,11 +266,7 @@ pub fn draw_long_question(frame: &mut Frame, app: &App, theme: &Theme) -> bool {
     let wanted = head_rows + diff.lines().count() + 5;
     let height = u16::try_from(wanted).unwrap_or(u16::MAX).min(full.height);
     let area = centered(full, width, height);
-    frame.render_widget(Clear, area);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_set(theme.border())
-        .title(format!(" {} ", job.title));
+    let block = modal_block(frame, area, format!(" {} ", job.title), theme);
     let inner: Rect = block.inner(area);
     let width = usize::from(inner.width);
     let mut lines: Vec<Line> = wrap(head, width).into_iter().map(Line::from).collect();
