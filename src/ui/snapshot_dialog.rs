@@ -356,15 +356,7 @@ mod tests {
         };
         // The dialog alone: the list under it belongs to other views' snapshots.
         t.draw(|f| super::draw(f, dialog(app), &theme)).unwrap();
-        let buf = t.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        crate::ui::tests::buffer_text(t.backend().buffer())
     }
 
     fn key(app: &mut App, code: KeyCode) -> Vec<crate::app::Command> {
@@ -596,14 +588,7 @@ mod question_tests {
         t.draw(|f| drawn = super::draw_long_question(f, &app, &theme))
             .unwrap();
         assert!(drawn);
-        let buf = t.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
+        let out = crate::ui::tests::buffer_text(t.backend().buffer());
         insta::assert_snapshot!("definition_diff_question_80x24", out);
     }
 }

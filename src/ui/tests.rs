@@ -91,10 +91,14 @@ pub(crate) fn mixed_rows() -> Vec<DomainInfo> {
 pub(crate) fn render(app: &App, theme: Theme, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| draw(f, app, &theme)).unwrap();
-    let buffer = terminal.backend().buffer();
+    buffer_text(terminal.backend().buffer())
+}
+
+/// A drawn buffer as text, one line per row: what an insta snapshot compares.
+pub(crate) fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
     let mut out = String::new();
-    for y in 0..height {
-        for x in 0..width {
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
             out.push_str(buffer[(x, y)].symbol());
         }
         out.push('\n');
