@@ -475,3 +475,67 @@ fn a_large_external_memory_snapshot_reports_progress() {
     assert!(!gauge.is_empty(), "no progress reported");
     assert!(gauge.iter().all(|(d, t)| d <= t && *t > 0));
 }
+
+#[test]
+fn cancelling_a_memory_snapshot_aborts_it_and_leaves_nothing_behind() {
+    let Some(conn) = embed_conn() else { return };
+    // Raw disk: the snapshot is external (memory written to a file), which libvirt can abort.
+    let mut def = tiny(TinyCpu::HostModel, DiskFormat::Raw);
+    def.memory_mib = 2048;
+    let vm = TestVm::start(conn, def).unwrap();
+    let memory_dir: Vec<PathBuf> = vm
+        .vm
+        .disks
+        .iter()
+        .filter_map(|d| d.path.parent().map(Path::to_path_buf))
+        .collect();
+    let before: Vec<PathBuf> = memory_dir.iter().flat_map(|d| list_dir(d)).collect();
+
+    // Cancel as the UI's Ctrl-X does, as soon as the gauge shows the job is under way.
+    let (tx, rx) = std::sync::mpsc::channel::<JobControl>();
+    let tx = Mutex::new(tx);
+    let steps = Arc::new(Mutex::new(Vec::new()));
+    let seen = steps.clone();
+    let emit = move |e: Event| {
+        if let Event::Job { update, .. } = e {
+            match update {
+                JobUpdate::Bytes { .. } => {
+                    let _ = tx.lock().unwrap().send(JobControl::Cancel);
+                }
+                JobUpdate::Step(s) => seen.lock().unwrap().push(s),
+                _ => {}
+            }
+        }
+    };
+    let ctx = JobContext {
+        conn,
+        id: 1,
+        emit: &emit,
+        controls: rx,
+        cancelled: Arc::new(AtomicBool::new(false)),
+    };
+    let result = create(&ctx, &job(&vm, "cancelled", true));
+    let steps = steps.lock().unwrap().clone();
+    println!("steps: {steps:?}\nresult: {result:?}");
+    assert!(
+        steps.iter().any(|s| s.contains("cancelling")),
+        "abort was asked: {steps:?}"
+    );
+    let err = result.expect_err("an aborted snapshot is a failure");
+    assert!(matches!(err, CreateError::Failed(_)), "{err:?}");
+
+    let dom = &vm.dom;
+    let left = virt::domain::Domain::lookup_snapshot_by_name(dom, "cancelled", 0);
+    assert!(left.is_err(), "no snapshot left");
+    assert!(dom.is_active().unwrap(), "the VM keeps running");
+    let after: Vec<PathBuf> = memory_dir.iter().flat_map(|d| list_dir(d)).collect();
+    assert_eq!(before, after, "no stray memory or overlay file");
+}
+
+fn list_dir(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
