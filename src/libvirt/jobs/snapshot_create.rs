@@ -325,7 +325,10 @@ fn create_with_progress(
                 .map(|_| ())
                 .map_err(|e| e.message().to_string())
         });
-        let mut asked_to_abort = false;
+        let started = std::time::Instant::now();
+        let mut last = None;
+        let mut aborted = false;
+        let mut abort_error = None;
         while !call.is_finished() {
             // job_info, not job_stats: virt 0.5's job_stats builds a Vec from libvirt's null
             // pointer when no job is active (between calls), which aborts the process.
@@ -335,19 +338,36 @@ fn create_with_progress(
                 };
                 let progress = pick(stats.mem_total, stats.mem_processed)
                     .or_else(|| pick(stats.data_total, stats.data_processed));
-                if let Some((done, total)) = progress {
+                if let Some((done, total)) = progress.filter(|p| last != Some(*p)) {
                     ctx.bytes(done, total);
+                    last = Some((done, total));
                 }
             }
-            if !ctx.sleep(Duration::from_millis(300)) && !asked_to_abort {
-                asked_to_abort = true;
+            // A cancel may come before libvirt's job exists ("no job is active"): keep asking
+            // until the abort lands or the snapshot is done.
+            if ctx.is_cancelled() && !aborted {
                 match crate::libvirt::events::abort_job(domain) {
-                    Ok(()) => ctx.step("cancelling: libvirt is aborting the snapshot"),
-                    Err(why) => ctx.step(format!(
-                        "cannot be cancelled ({why}): waiting for libvirt to finish the snapshot"
-                    )),
+                    Ok(()) => {
+                        aborted = true;
+                        ctx.step("cancelling: libvirt is aborting the snapshot");
+                    }
+                    Err(why) => abort_error = Some(why),
                 }
             }
+            // The memory of a mostly idle VM is written in well under a second: look often
+            // at first, then ease off.
+            let nap = if started.elapsed() < Duration::from_secs(2) {
+                10
+            } else {
+                200
+            };
+            ctx.sleep(Duration::from_millis(nap));
+        }
+        if ctx.is_cancelled() && !aborted {
+            let why = abort_error.unwrap_or_else(|| "it finished first".into());
+            ctx.step(format!(
+                "could not be cancelled ({why}): the snapshot was completed"
+            ));
         }
         call.join()
             .unwrap_or_else(|_| Err("the snapshot call panicked".to_owned()))
