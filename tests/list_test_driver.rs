@@ -9,14 +9,7 @@ use serde_json::Value;
 use testnode::{mixed_domains, write_node};
 
 fn virtsnap(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_virtsnap"))
-        .args(args)
-        .env(
-            "XDG_STATE_HOME",
-            std::env::temp_dir().join("virtsnap-test-state"),
-        )
-        .output()
-        .expect("run virtsnap")
+    testnode::run_virtsnap(args)
 }
 
 fn entry<'a>(list: &'a [Value], name: &str) -> &'a Value {

@@ -4,7 +4,6 @@
 mod testnode;
 
 use std::collections::HashMap;
-use std::process::{Command, Output};
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -16,15 +15,8 @@ use virtsnap::app::{App, Msg, Screen};
 use virtsnap::libvirt::worker::Event;
 use virtsnap::model::inventory::DomainInfo;
 
-fn virtsnap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_virtsnap"))
-        .args(args)
-        .env(
-            "XDG_STATE_HOME",
-            std::env::temp_dir().join("virtsnap-test-state"),
-        )
-        .output()
-        .expect("run virtsnap")
+fn virtsnap(args: &[&str]) -> std::process::Output {
+    testnode::run_virtsnap(args)
 }
 
 /// `n` snapshots: three roots, each node getting up to three children, so the tree branches

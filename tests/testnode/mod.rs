@@ -249,3 +249,14 @@ pub fn many_domains(n: usize) -> Vec<NodeDomain> {
         })
         .collect()
 }
+
+/// Runs the virtsnap binary with `args`; its log and state go to a directory removed
+/// afterwards.
+pub fn run_virtsnap(args: &[&str]) -> std::process::Output {
+    let state = tempfile::tempdir().expect("temp dir");
+    std::process::Command::new(env!("CARGO_BIN_EXE_virtsnap"))
+        .args(args)
+        .env("XDG_STATE_HOME", state.path())
+        .output()
+        .expect("run virtsnap")
+}
