@@ -7,8 +7,6 @@
 mod common;
 
 use std::process::Command as Process;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{embed_conn, embed_root, TestVm};
@@ -16,9 +14,9 @@ use crossterm::event::{KeyCode, KeyEvent};
 use virt::connect::Connect;
 use virtsnap::app::{App, Command, Msg};
 use virtsnap::libvirt::jobs::lifecycle::LifecycleAction;
-use virtsnap::libvirt::jobs::{self, Job, JobContext, JobControl, JobUpdate};
+use virtsnap::libvirt::jobs::{self, Job, JobUpdate};
 use virtsnap::libvirt::vmdef::{TinyCpu, TinyVm};
-use virtsnap::libvirt::worker::{self, Event, Request, WorkerOptions};
+use virtsnap::libvirt::worker::{self, Request, WorkerOptions};
 use virtsnap::libvirt::{inventory, ConnectOptions};
 use virtsnap::model::DomainState;
 
@@ -39,30 +37,11 @@ fn run_job(
     action: LifecycleAction,
     answer: bool,
 ) -> (Result<String, String>, Vec<JobUpdate>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let tx = Mutex::new(tx);
-    let seen = Mutex::new(Vec::new());
-    let emit = |e: Event| {
-        if let Event::Job { update, .. } = e {
-            if let JobUpdate::Question(_) = &update {
-                tx.lock().unwrap().send(JobControl::Answer(answer)).unwrap();
-            }
-            seen.lock().unwrap().push(update);
-        }
-    };
-    let ctx = JobContext {
-        conn,
-        id: 1,
-        emit: &emit,
-        controls: rx,
-        cancelled: Arc::new(AtomicBool::new(false)),
-    };
     let job = Job::Lifecycle {
         domain: domain.to_string(),
         action,
     };
-    let result = jobs::run(&ctx, job);
-    (result, seen.into_inner().unwrap())
+    common::with_job_context(conn, answer, |ctx| jobs::run(ctx, job))
 }
 
 #[test]

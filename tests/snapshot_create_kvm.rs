@@ -8,7 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use common::{embed_conn, make_disk, TestVm};
@@ -43,26 +42,9 @@ impl Runner {
     }
 
     fn run<T>(&self, conn: &Connect, f: impl FnOnce(&JobContext) -> T) -> T {
-        let (tx, rx) = std::sync::mpsc::channel::<JobControl>();
-        let tx: Mutex<Sender<JobControl>> = Mutex::new(tx);
-        let updates = self.updates.clone();
-        let answer = self.answer;
-        let emit = move |e: Event| {
-            if let Event::Job { update, .. } = e {
-                if matches!(update, JobUpdate::Question(_)) {
-                    let _ = tx.lock().unwrap().send(JobControl::Answer(answer));
-                }
-                updates.lock().unwrap().push(update);
-            }
-        };
-        let ctx = JobContext {
-            conn,
-            id: 1,
-            emit: &emit,
-            controls: rx,
-            cancelled: Arc::new(AtomicBool::new(false)),
-        };
-        f(&ctx)
+        let (result, updates) = common::with_job_context(conn, self.answer, f);
+        self.updates.lock().unwrap().extend(updates);
+        result
     }
 
     fn steps(&self) -> Vec<String> {

@@ -257,3 +257,35 @@ pub fn test_driver_node(domains: &[(TinyVm, u8)]) -> (tempfile::TempDir, String)
     let uri = format!("test://{}", path.display());
     (dir, uri)
 }
+
+/// Runs `f` with a job context like the worker's, answering every question the job asks with
+/// `answer`; returns what `f` returned and every update the job sent, in order.
+pub fn with_job_context<T>(
+    conn: &Connect,
+    answer: bool,
+    f: impl FnOnce(&virtsnap::libvirt::jobs::JobContext) -> T,
+) -> (T, Vec<virtsnap::libvirt::jobs::JobUpdate>) {
+    use virtsnap::libvirt::jobs::{JobContext, JobControl, JobUpdate};
+    use virtsnap::libvirt::worker::Event;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let emit = |e: Event| {
+        if let Event::Job { update, .. } = e {
+            if let JobUpdate::Question(_) = &update {
+                let _ = tx.lock().unwrap().send(JobControl::Answer(answer));
+            }
+            seen.lock().unwrap().push(update);
+        }
+    };
+    let ctx = JobContext {
+        conn,
+        id: 1,
+        emit: &emit,
+        controls: rx,
+        cancelled: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    };
+    let result = f(&ctx);
+    drop(ctx);
+    (result, seen.into_inner().unwrap())
+}
