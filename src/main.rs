@@ -91,24 +91,7 @@ enum Cmd {
 #[derive(Debug, Subcommand)]
 enum SnapshotCmd {
     /// Create a snapshot with the dialog's rules: disk-only unless --memory
-    Create {
-        /// Domain name
-        domain: String,
-        /// Snapshot name (default: DOMAIN-YYYYMMDD-HHMMSS)
-        name: Option<String>,
-        /// Include memory state (refused with the reason when the VM cannot save it)
-        #[arg(long)]
-        memory: bool,
-        /// Freeze the guest's file systems (disk-only, needs a connected guest agent)
-        #[arg(long)]
-        quiesce: bool,
-        /// Description stored with the snapshot
-        #[arg(long, value_name = "TEXT")]
-        description: Option<String>,
-        /// Print the created snapshot as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    Create(cli::snapshot::CreateArgs),
     /// List DOMAIN's snapshots, parents before children (`*` marks the current one)
     List {
         /// Domain name
@@ -207,24 +190,7 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
         Cmd::Resume(a) => cli::lifecycle::resume(&target, &a),
         Cmd::Console(a) => cli::console::run(&target, &a),
         Cmd::Snapshot { action } => match action {
-            SnapshotCmd::Create {
-                domain,
-                name,
-                memory,
-                quiesce,
-                description,
-                json,
-            } => cli::snapshot::create(
-                &target,
-                cli::snapshot::CreateArgs {
-                    domain,
-                    name,
-                    memory,
-                    quiesce,
-                    description,
-                    json,
-                },
-            ),
+            SnapshotCmd::Create(args) => cli::snapshot::create(&target, args),
             SnapshotCmd::List { domain, json } => cli::snapshot_list::run(&target, &domain, json),
             SnapshotCmd::Revert {
                 domain,

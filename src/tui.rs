@@ -219,6 +219,8 @@ impl Drop for StderrToLog {
 /// must write nothing at all, which matters on serial consoles and slow links.
 #[derive(Default)]
 struct ShadowScreen {
+    /// The off-screen terminal, kept while the size stays the same.
+    off: Option<ratatui::Terminal<ratatui::backend::TestBackend>>,
     last: Option<ratatui::buffer::Buffer>,
 }
 
@@ -231,15 +233,15 @@ impl ShadowScreen {
     ) -> color_eyre::Result<()> {
         let size = terminal.size()?;
         let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-        let mut off =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(size.width, size.height))?;
-        off.draw(|f| ui::draw(f, app, theme))?;
-        let picture = off.backend().buffer().clone();
-        if self
-            .last
-            .as_ref()
-            .is_some_and(|last| last.area == area && *last == picture)
-        {
+        let off = match &mut self.off {
+            Some(off) if off.backend().buffer().area == area => off,
+            slot => slot.insert(ratatui::Terminal::new(ratatui::backend::TestBackend::new(
+                size.width,
+                size.height,
+            ))?),
+        };
+        let picture = off.draw(|f| ui::draw(f, app, theme))?.buffer.clone();
+        if self.last.as_ref() == Some(&picture) {
             return Ok(());
         }
         terminal.draw(|f| ui::draw(f, app, theme))?;

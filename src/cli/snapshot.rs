@@ -13,12 +13,24 @@ use crate::libvirt::jobs::JobUpdate;
 use crate::libvirt::open;
 use crate::libvirt::worker::Event;
 
+/// `snapshot create`'s arguments, parsed by clap straight into this struct.
+#[derive(Debug, clap::Args)]
 pub struct CreateArgs {
+    /// Domain name
     pub domain: String,
+    /// Snapshot name (default: DOMAIN-YYYYMMDD-HHMMSS)
     pub name: Option<String>,
+    /// Include memory state (refused with the reason when the VM cannot save it)
+    #[arg(long)]
     pub memory: bool,
+    /// Freeze the guest's file systems (disk-only, needs a connected guest agent)
+    #[arg(long)]
     pub quiesce: bool,
+    /// Description stored with the snapshot
+    #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// Print the created snapshot as JSON
+    #[arg(long)]
     pub json: bool,
 }
 
