@@ -179,6 +179,7 @@ fn list_and_check_on_real_kvm_vms() {
         .unwrap();
     let root = dir.path().to_path_buf();
     std::fs::create_dir_all(root.join("disks")).unwrap();
+    virtsnap::libvirt::demo_session::write_embed_qemu_conf(&root, false).unwrap();
     let setup = std::panic::catch_unwind(|| run_step("step_define_and_start", &root));
     let result = setup.and_then(|()| {
         let invtsc =

@@ -191,8 +191,7 @@ fn root_with_vm(vm: &'static str) -> (tempfile::TempDir, String) {
         .tempdir()
         .unwrap();
     let root = dir.path();
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::write(root.join("etc/qemu.conf"), "remember_owner = 0\n").unwrap();
+    virtsnap::libvirt::demo_session::write_embed_qemu_conf(root, false).unwrap();
     root_helper(root, vm, "define");
     let d = root.display().to_string();
     (dir, d)

@@ -82,8 +82,7 @@ fn demo_host_and_its_test_driver_fallback() {
 fn demo_host_starts_its_vms_and_stops_them(state_home: &std::path::Path) {
     let root = DemoHost::root_dir();
     assert!(root.starts_with(state_home), "{}", root.display());
-    std::fs::create_dir_all(root.join("etc")).expect("root");
-    std::fs::write(root.join("etc/qemu.conf"), "remember_owner = 0\n").expect("qemu.conf");
+    virtsnap::libvirt::demo_session::write_embed_qemu_conf(&root, false).expect("qemu.conf");
 
     let t = std::time::Instant::now();
     let conn = virtsnap::libvirt::open(&ConnectOptions {

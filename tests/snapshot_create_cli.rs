@@ -123,6 +123,7 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
     }
     let dir = std::env::temp_dir().join(format!("virtsnap-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
     let root = Root(dir);
     run_helper(&root.0, "start");
 
@@ -237,6 +238,7 @@ fn the_dialog_creates_a_disk_only_snapshot_in_a_real_terminal() {
     }
     let dir = std::env::temp_dir().join(format!("virtsnap-tmux-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
     let root = Root(dir);
     run_helper(&root.0, "start");
     let name = format!("vs-create-{}", std::process::id());

@@ -87,25 +87,40 @@ impl DemoSession {
 /// cannot reach disks under root's home (mode 0700). The demo's QEMU runs as whoever runs
 /// virtsnap instead, through the root's own qemu.conf (never the system's).
 fn run_qemu_as_caller(root: &std::path::Path) {
-    // The caller's ids, without unsafe libc calls: those of a file we just created.
+    if let Err(e) = write_embed_qemu_conf(root, true) {
+        tracing::warn!("cannot write {}: {e}", root.join("etc/qemu.conf").display());
+    }
+}
+
+/// Writes the qemu.conf of an embedded root (`qemu:///embed?root=...`), which is the only one
+/// that driver reads:
+/// - `stdio_handler = "file"`: QEMU's output goes to `root/log/qemu/` directly. The default
+///   hands it to virtlogd, which is not running on a machine without systemd (a fresh
+///   container, a rescue console), and every start then fails with "Failed to connect socket
+///   to '/run/libvirt/virtlogd-sock'".
+/// - `remember_owner = 0`: no xattr bookkeeping, whose warnings libvirt's helpers print.
+/// - with `as_caller`, QEMU runs as the caller's user and group instead of `libvirt-qemu`.
+///
+/// The file is rewritten only when its text differs.
+pub fn write_embed_qemu_conf(root: &std::path::Path, as_caller: bool) -> std::io::Result<()> {
     let etc = root.join("etc");
-    if std::fs::create_dir_all(&etc).is_err() {
-        return;
+    std::fs::create_dir_all(&etc)?;
+    let mut text = String::from("stdio_handler = \"file\"\nremember_owner = 0\n");
+    if as_caller {
+        // The caller's ids, without unsafe libc calls: those of a file we just created.
+        let probe = root.join(".owner");
+        std::fs::write(&probe, b"")?;
+        let meta = std::fs::metadata(&probe)?;
+        use std::os::unix::fs::MetadataExt;
+        text.push_str(&format!(
+            "user = \"+{}\"\ngroup = \"+{}\"\n",
+            meta.uid(),
+            meta.gid()
+        ));
     }
     let conf = etc.join("qemu.conf");
-    let probe = root.join(".owner");
-    let ids = std::fs::write(&probe, b"").and_then(|()| std::fs::metadata(&probe));
-    let Ok(meta) = ids else { return };
-    use std::os::unix::fs::MetadataExt;
-    // remember_owner = 0: no xattr bookkeeping, whose warnings libvirt's helpers print.
-    let text = format!(
-        "user = \"+{}\"\ngroup = \"+{}\"\nremember_owner = 0\n",
-        meta.uid(),
-        meta.gid()
-    );
     if std::fs::read_to_string(&conf).ok().as_deref() != Some(text.as_str()) {
-        if let Err(e) = std::fs::write(&conf, text) {
-            tracing::warn!("cannot write {}: {e}", conf.display());
-        }
+        std::fs::write(&conf, text)?;
     }
+    Ok(())
 }

@@ -54,10 +54,8 @@ fn open_embed() -> Result<Connect, String> {
     std::fs::create_dir_all(root.join("disks"))
         .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
     remove_root_at_exit();
-    // The root's own qemu.conf (the system's is never read). Without remembered owners, QEMU's
-    // forked helpers do not print xattr warnings into the test output.
-    std::fs::create_dir_all(root.join("etc"))
-        .and_then(|()| std::fs::write(root.join("etc").join("qemu.conf"), "remember_owner = 0\n"))
+    // The root's own qemu.conf (the system's is never read): no virtlogd, no xattr warnings.
+    virtsnap::libvirt::demo_session::write_embed_qemu_conf(&root, false)
         .map_err(|e| format!("cannot write the root's qemu.conf: {e}"))?;
     let mut uri = String::from("qemu:///embed?root=");
     uri.push_str(&root.to_string_lossy());
