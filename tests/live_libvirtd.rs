@@ -130,8 +130,47 @@ fn follows_libvirtd_events_and_survives_a_daemon_restart() {
         .unwrap_or_else(|| panic!("did not reconnect:\n{}", t.screen()));
     eprintln!("daemon restarted -> live list again in {took:?}");
 
-    // Still live after the reconnect: events were registered again.
+    // A job in flight when the daemon goes reports that its outcome is unknown, and the row is
+    // re-read after the reconnect. A graceful shutdown of a guest without an OS waits for the
+    // whole timeout, so the daemon is certainly killed while the job runs.
     let dom = conn.lookup_domain_by_name(&name).expect("lookup");
+    dom.create().expect("start again");
+    t.wait_for(within, |s| {
+        row(s, &name).is_some_and(|r| r.contains("running"))
+    })
+    .unwrap_or_else(|| panic!("second start not shown within 1 s:\n{}", t.screen()));
+    t.keys(&[":"]);
+    t.keys(&["-l", &name]);
+    // A graceful shutdown of the selected row asks nothing: the guest decides.
+    t.keys(&["Enter", "D"]);
+    t.wait_for(Duration::from_secs(10), |s| s.contains("to shut down ("))
+        .unwrap_or_else(|| panic!("shutdown job not running:\n{}", t.screen()));
+    drop(dom);
+    drop(conn);
+    let killed = Command::new("pkill")
+        .args(["-x", "libvirtd"])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "libvirtd was not running");
+    let took = t
+        .wait_for(Duration::from_secs(10), |s| {
+            s.contains("outcome is unknown")
+        })
+        .unwrap_or_else(|| panic!("no unknown outcome:\n{}", t.screen()));
+    eprintln!(
+        "daemon killed under a job -> outcome unknown on screen in {took:?}:\n{}",
+        t.screen()
+    );
+    let conn = ensure_libvirtd().expect("libvirtd restarts");
+    // The guest ignored the ACPI request, so the re-read row must say it still runs.
+    t.wait_for(Duration::from_secs(40), |s| {
+        !s.contains("DISCONNECTED") && row(s, &name).is_some_and(|r| r.contains("running"))
+    })
+    .unwrap_or_else(|| panic!("row not re-read after the reconnect:\n{}", t.screen()));
+    let dom = conn.lookup_domain_by_name(&name).expect("lookup");
+    dom.destroy().expect("destroy");
+
+    // Still live after the reconnect: events were registered again.
     dom.undefine().expect("undefine");
     t.wait_for(within, |s| row(s, &name).is_none())
         .unwrap_or_else(|| panic!("undefine not shown within 1 s:\n{}", t.screen()));

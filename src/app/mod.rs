@@ -419,12 +419,15 @@ impl App {
             }
             Event::Job { id, update } => {
                 if let Some((job, result)) = self.jobs.apply(id, update) {
+                    let failed = result.is_err();
                     let text = match result {
                         Ok(done) => done,
                         Err(why) => format!("{} failed: {why}", job.title),
                     };
-                    // An explanation with options does not fit one line: show all of it.
-                    if text.contains('\n') && self.overlay.is_none() {
+                    // An explanation with options, or a failure wider than the status line,
+                    // would be cut there: show all of it.
+                    let cut = failed && text.chars().count() > usize::from(self.width);
+                    if (text.contains('\n') || cut) && self.overlay.is_none() {
                         self.status = text.lines().next().map(str::to_string);
                         self.overlay = Some(Overlay::Message {
                             title: job.title.clone(),

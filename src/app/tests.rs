@@ -181,3 +181,32 @@ fn job_question_takes_y_or_n_only() {
     assert!(app.jobs.running.is_empty());
     assert_eq!(app.status.as_deref(), Some("done"));
 }
+
+#[test]
+fn a_failure_wider_than_the_status_line_opens_in_full() {
+    use crate::libvirt::jobs::JobUpdate;
+    let mut app = app_with(1);
+    let finish = |app: &mut App, why: &str| {
+        let Command::StartJob { id, .. } = app.start_job(Job::Probe { seconds: 1 }) else {
+            panic!("no job")
+        };
+        app.update(Msg::Worker(Event::Job {
+            id,
+            update: JobUpdate::Finished(Err(why.into())),
+        }));
+    };
+    finish(&mut app, "short");
+    assert_eq!(app.status.as_deref(), Some("probe 1s failed: short"));
+    assert!(
+        app.overlay.is_none(),
+        "a short failure stays on the status line"
+    );
+
+    let long = "the connection to libvirt was lost while this ran, so its outcome is unknown; \
+                the list and snapshots are re-read after reconnecting (End of file)";
+    finish(&mut app, long);
+    let Some(Overlay::Message { text, .. }) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert!(text.ends_with("after reconnecting (End of file)"), "{text}");
+}

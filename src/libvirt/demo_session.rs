@@ -99,13 +99,17 @@ fn run_qemu_as_caller(root: &std::path::Path) {
 ///   container, a rescue console), and every start then fails with "Failed to connect socket
 ///   to '/run/libvirt/virtlogd-sock'".
 /// - `remember_owner = 0`: no xattr bookkeeping, whose warnings libvirt's helpers print.
+/// - `namespaces = []`: QEMU shares the host's `/dev` instead of a private copy. The private
+///   copy needs `/` to be a mount point and a devpts it can reach, which containers and
+///   chroots (a recovery environment, a CI runner) do not always give; a demo or test VM
+///   gains nothing from it.
 /// - with `as_caller`, QEMU runs as the caller's user and group instead of `libvirt-qemu`.
 ///
 /// The file is rewritten only when its text differs.
 pub fn write_embed_qemu_conf(root: &std::path::Path, as_caller: bool) -> std::io::Result<()> {
     let etc = root.join("etc");
     std::fs::create_dir_all(&etc)?;
-    let mut text = String::from("stdio_handler = \"file\"\nremember_owner = 0\n");
+    let mut text = String::from("stdio_handler = \"file\"\nremember_owner = 0\nnamespaces = []\n");
     if as_caller {
         // The caller's ids, without unsafe libc calls: those of a file we just created.
         let probe = root.join(".owner");
