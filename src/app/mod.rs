@@ -8,6 +8,7 @@ mod list;
 pub mod snapshot_dialog;
 pub mod snapshot_dialogs;
 pub mod snapshot_view;
+pub mod text_field;
 
 use input::InputOutcome;
 pub use input::{InputKind, InputLine};

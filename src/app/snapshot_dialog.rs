@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Command, Overlay};
@@ -19,7 +20,9 @@ use crate::model::{DomainConfig, DomainState, Remedy};
 /// The graceful-shutdown countdown of "stop, snapshot, start".
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 120;
 /// Longest description accepted from the keyboard (libvirt stores any length; this is a UI).
-const MAX_DESCRIPTION: usize = 4096;
+pub(crate) const MAX_DESCRIPTION: usize = 4096;
+/// Longer names are refused by the name check anyway; typing stops here.
+const MAX_NAME: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -54,8 +57,8 @@ pub struct SnapshotDialog {
     pub state: DomainState,
     /// The configuration in effect (live when running): disks, memory size, agent.
     pub config: DomainConfig,
-    pub name: String,
-    pub description: String,
+    pub name: TextField,
+    pub description: TextField,
     pub memory: bool,
     pub quiesce: bool,
     pub focus: Field,
@@ -173,8 +176,8 @@ pub fn open(
     let dialog = SnapshotDialog {
         domain: domain.to_owned(),
         state,
-        name: default_name(domain, app.now),
-        description: String::new(),
+        name: TextField::new(default_name(domain, app.now), MAX_NAME),
+        description: TextField::new("", MAX_DESCRIPTION),
         memory: false,
         quiesce: false,
         focus: Field::Name,
@@ -241,7 +244,7 @@ impl SnapshotDialog {
     /// The name problem shown next to the field.
     pub fn name_error(&self) -> Option<String> {
         let existing: Vec<&str> = self.existing.iter().map(String::as_str).collect();
-        validate_name(&self.name, &existing, &overlay_sources(&self.config))
+        validate_name(self.name.value(), &existing, &overlay_sources(&self.config))
             .err()
             .map(|e| e.to_string())
     }
@@ -265,7 +268,7 @@ impl SnapshotDialog {
             self.quiesce,
             self.memory_internal,
             self.memory_external,
-            &self.name,
+            self.name.value(),
             &memory_dir(&self.config),
         )
         .map_err(|e| e.to_string())
@@ -344,22 +347,12 @@ impl SnapshotDialog {
         }
     }
 
-    fn type_char(&mut self, c: char) {
-        match self.focus {
-            Field::Name if self.name.len() < 512 => self.name.push(c),
-            Field::Description if self.description.chars().count() < MAX_DESCRIPTION => {
-                self.description.push(c)
-            }
-            Field::Memory | Field::Quiesce if c == ' ' => self.toggle(),
-            _ => {}
-        }
-    }
-
     fn job(&self, memory: bool, quiesce: bool) -> CreateJob {
         CreateJob {
             domain: self.domain.clone(),
-            name: self.name.clone(),
-            description: Some(self.description.clone()).filter(|d| !d.trim().is_empty()),
+            name: self.name.value().to_string(),
+            description: Some(self.description.value().to_string())
+                .filter(|d| !d.trim().is_empty()),
             memory,
             quiesce,
         }
@@ -391,24 +384,25 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         KeyCode::PageDown => d.reason_scroll = d.reason_scroll.saturating_add(3),
         KeyCode::PageUp => d.reason_scroll = d.reason_scroll.saturating_sub(3),
         // A new line in the description: Alt-Enter or Ctrl-J (Enter alone creates).
-        KeyCode::Enter if alt_or_ctrl && d.focus == Field::Description => d.description.push('\n'),
+        KeyCode::Enter if alt_or_ctrl && d.focus == Field::Description => {
+            d.description.insert('\n');
+        }
         KeyCode::Char('j')
             if key.modifiers.contains(KeyModifiers::CONTROL) && d.focus == Field::Description =>
         {
-            d.description.push('\n')
+            d.description.insert('\n');
         }
         KeyCode::Enter => return submit(app),
-        KeyCode::Backspace => match d.focus {
+        KeyCode::Char(' ') if matches!(d.focus, Field::Memory | Field::Quiesce) => d.toggle(),
+        _ => match d.focus {
             Field::Name => {
-                d.name.pop();
+                d.name.on_key(key);
             }
             Field::Description => {
-                d.description.pop();
+                d.description.on_key(key);
             }
             _ => {}
         },
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => d.type_char(c),
-        _ => {}
     }
     Vec::new()
 }

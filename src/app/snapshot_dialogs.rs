@@ -1,6 +1,7 @@
 //! The revert, delete and edit-description dialogs of the snapshot view, and the XML pane's
 //! keys. Each dialog is plain data; Enter turns it into a job.
 
+use super::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::snapshot_view::{local_time, view};
@@ -195,7 +196,7 @@ impl DeleteDialog {
 pub struct DescribeDialog {
     pub domain: String,
     pub snapshot: String,
-    pub text: String,
+    pub text: TextField,
     pub original: String,
 }
 
@@ -205,8 +206,8 @@ impl DescribeDialog {
         Self {
             domain: domain.to_string(),
             snapshot: info.name.clone(),
-            original: text.clone(),
-            text,
+            text: TextField::new(text.clone(), super::snapshot_dialog::MAX_DESCRIPTION),
+            original: text,
         }
     }
 }
@@ -289,14 +290,12 @@ pub fn on_describe_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     match key.code {
         KeyCode::Esc => app.overlay = None,
         // Ctrl-J is a line feed on every terminal; Enter saves.
-        KeyCode::Char('j') if ctrl => d.text.push('\n'),
-        KeyCode::Char('u') if ctrl => d.text.clear(),
-        KeyCode::Backspace => {
-            d.text.pop();
+        KeyCode::Char('j') if ctrl => {
+            d.text.insert('\n');
         }
-        KeyCode::Char(c) if !ctrl => d.text.push(c),
+        KeyCode::Char('u') if ctrl => d.text.clear(),
         KeyCode::Enter => {
-            if d.text == d.original {
+            if d.text.value() == d.original {
                 app.overlay = None;
                 app.status = Some("description unchanged".into());
                 return Vec::new();
@@ -304,12 +303,14 @@ pub fn on_describe_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             let job = Job::DescribeSnapshot(DescribeJob {
                 domain: d.domain.clone(),
                 snapshot: d.snapshot.clone(),
-                description: d.text.clone(),
+                description: d.text.value().to_string(),
             });
             app.overlay = None;
             return vec![app.start_job(job)];
         }
-        _ => {}
+        _ => {
+            d.text.on_key(key);
+        }
     }
     Vec::new()
 }

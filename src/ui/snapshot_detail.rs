@@ -1,7 +1,7 @@
 //! The selected snapshot in full: the detail pane, the `x` XML pane and the `e` description
 //! editor.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
@@ -150,28 +150,67 @@ pub fn draw_describe(frame: &mut Frame, d: &DescribeDialog, theme: &Theme) {
         format!(" Description of {} ", d.snapshot),
         theme,
     );
-    let mut lines: Vec<Line> = d
-        .text
-        .split('\n')
-        .map(|l| Line::raw(l.to_string()))
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [text_area, _, hints_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+
+    // The cursor: `_` after the end of its line, the character under it highlighted inside.
+    let (before, _) = d.text.split_at_cursor();
+    let cursor_line = before.matches('\n').count();
+    let cursor_col = before.rsplit('\n').next().unwrap_or("").chars().count();
+    let text_lines: Vec<&str> = d.text.value().split('\n').collect();
+    let lines: Vec<Line> = text_lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i != cursor_line {
+                return Line::raw(l.to_string());
+            }
+            let chars: Vec<char> = l.chars().collect();
+            let at = cursor_col.min(chars.len());
+            let head: String = chars[..at].iter().collect();
+            match chars.get(at) {
+                None => Line::from(vec![Span::raw(head), Span::styled("_", theme.accent())]),
+                Some(c) => Line::from(vec![
+                    Span::raw(head),
+                    Span::styled(c.to_string(), theme.selected()),
+                    Span::raw(chars[at + 1..].iter().collect::<String>()),
+                ]),
+            }
+        })
         .collect();
-    if let Some(last) = lines.last_mut() {
-        last.push_span(Span::styled("_", theme.accent()));
-    }
-    lines.push(Line::raw(""));
-    lines.push(key_hints(
-        &[
-            ("Enter", "save"),
-            ("Ctrl-J", "new line"),
-            ("Ctrl-U", "clear"),
-            ("Esc", "cancel"),
-        ],
-        theme,
-    ));
+    // Scrolled so that the cursor's row is in view (rows counted as the wrap makes them,
+    // near enough: a long word wrapped early may shift this by a row).
+    let width = usize::from(text_area.width).max(1);
+    let rows = |l: &str| l.chars().count().div_ceil(width).max(1);
+    let cursor_row: usize = text_lines[..cursor_line]
+        .iter()
+        .map(|l| rows(l))
+        .sum::<usize>()
+        + cursor_col / width;
+    let height = usize::from(text_area.height).max(1);
+    let scroll = (cursor_row + 1).saturating_sub(height);
     frame.render_widget(
         Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        text_area,
+    );
+    frame.render_widget(
+        Paragraph::new(key_hints(
+            &[
+                ("Enter", "save"),
+                ("Ctrl-J", "new line"),
+                ("Ctrl-U", "clear"),
+                ("Esc", "cancel"),
+            ],
+            theme,
+        )),
+        hints_area,
     );
 }

@@ -31,8 +31,8 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
     // Name and its validation.
     top.push(field_line(
         "Name",
-        &d.name,
-        d.focus == Field::Name,
+        d.name.value(),
+        (d.focus == Field::Name).then(|| d.name.cursor()),
         width,
         theme,
     ));
@@ -43,14 +43,23 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
             theme.dim(),
         ),
     });
-    // Description: the last three lines typed.
-    let desc: Vec<&str> = d.description.split('\n').collect();
-    let shown = &desc[desc.len().saturating_sub(3)..];
+    // Description: three lines, those around the cursor while it has the focus.
+    let desc: Vec<&str> = d.description.value().split('\n').collect();
+    let (before, _) = d.description.split_at_cursor();
+    let cursor_line = before.matches('\n').count();
+    let cursor_col = before.rsplit('\n').next().unwrap_or("").chars().count();
+    let focused = d.focus == Field::Description;
+    let first = if focused {
+        cursor_line.saturating_sub(2)
+    } else {
+        desc.len().saturating_sub(3)
+    };
     for i in 0..3 {
         let label = if i == 0 { "Description" } else { "" };
-        let text = shown.get(i).copied().unwrap_or("");
-        let focused = d.focus == Field::Description && i + 1 == shown.len().max(1);
-        let mut line = field_line(label, text, focused, width, theme);
+        let index = first + i;
+        let text = desc.get(index).copied().unwrap_or("");
+        let cursor = (focused && index == cursor_line).then_some(cursor_col);
+        let mut line = field_line(label, text, cursor, width, theme);
         if i == 0 && desc.len() > 3 {
             line.push_span(Span::styled(
                 format!(" (+{} lines)", desc.len() - 3),
@@ -145,32 +154,42 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn field_line(
+/// One field row: the label, then `text`; with the focus (`cursor` is the character the
+/// cursor is at), the text is highlighted and the cursor shown: `_` after the end, the
+/// character under it left unhighlighted and underlined inside the text. The row scrolls to
+/// keep the cursor in view.
+pub(crate) fn field_line(
     label: &str,
-    value: &str,
-    focused: bool,
+    text: &str,
+    cursor: Option<usize>,
     width: usize,
     theme: &Theme,
 ) -> Line<'static> {
-    let room = width.saturating_sub(LABEL + 1);
-    let mut text: String = value.to_owned();
-    if focused {
-        text.push('_');
+    let room = width.saturating_sub(LABEL + 1).max(1);
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut spans = vec![Span::styled(format!("{label:LABEL$}"), theme.heading())];
+    let len = chars.len();
+    let Some(at) = cursor.map(|c| c.min(len)) else {
+        let shown: String = chars.iter().skip(len.saturating_sub(room)).collect();
+        spans.push(Span::raw(shown));
+        return Line::from(spans);
+    };
+    if at == len {
+        chars.push('_');
     }
-    // Keep the end visible: that is where typing happens.
-    let count = text.chars().count();
-    if count > room {
-        text = text.chars().skip(count - room).collect();
-    }
-    let style = if focused {
+    // Scrolled just far enough that the cursor's cell is the last one shown.
+    let start = (at + 1).saturating_sub(room);
+    let end = chars.len().min(start + room);
+    let part = |from: usize, to: usize| -> String { chars[from..to].iter().collect() };
+    spans.push(Span::styled(part(start, at), theme.selected()));
+    let cursor_style = if at == len {
         theme.selected()
     } else {
-        Style::new()
+        Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED)
     };
-    Line::from(vec![
-        Span::styled(format!("{label:LABEL$}"), theme.heading()),
-        Span::styled(text, style),
-    ])
+    spans.push(Span::styled(part(at, at + 1), cursor_style));
+    spans.push(Span::styled(part(at + 1, end), theme.selected()));
+    Line::from(spans)
 }
 
 fn checkbox(label: &str, on: bool, enabled: bool, focused: bool, theme: &Theme) -> Line<'static> {
@@ -377,6 +396,47 @@ mod tests {
     }
 
     #[test]
+    fn the_name_is_edited_at_the_cursor_and_the_cursor_is_drawn_there() {
+        let mut app = app_with(
+            row("web-01", "host-model", DomainState::Running),
+            50 * GIB,
+            80,
+            24,
+        );
+        // Replace the prefilled stamp's seconds (…143000): End, Backspace twice, type them
+        // again, then back two and insert in the middle.
+        key(&mut app, KeyCode::End);
+        key(&mut app, KeyCode::Backspace);
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "99");
+        key(&mut app, KeyCode::Left);
+        key(&mut app, KeyCode::Left);
+        typed(&mut app, "x");
+        let name = dialog(&app).name.value().to_string();
+        assert!(name.ends_with("1430x99"), "{name}");
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let theme = Theme {
+            color: false,
+            ascii: false,
+        };
+        t.draw(|f| super::draw(f, dialog(&app), &theme)).unwrap();
+        let buffer = t.backend().buffer();
+        let text = crate::ui::tests::buffer_text(buffer);
+        let (y, line) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("Name"))
+            .expect("a name row");
+        assert!(!line.contains('_'), "the cursor is inside the text: {line}");
+        // The cell under the cursor is the '9' after the 'x', drawn underlined, not reversed.
+        let x = line.chars().position(|c| c == 'x').expect("x") + 1;
+        let cell = &buffer[(x as u16, y as u16)];
+        assert_eq!(cell.symbol(), "9");
+        assert!(cell.modifier.contains(ratatui::style::Modifier::UNDERLINED));
+        assert!(!cell.modifier.contains(ratatui::style::Modifier::REVERSED));
+    }
+
+    #[test]
     fn memory_checkbox_enabled_for_a_host_model_vm() {
         for (w, h) in [(80, 24), (120, 40)] {
             let mut app = app_with(
@@ -465,9 +525,9 @@ mod tests {
             24,
         );
         assert!(
-            dialog(&app).name.starts_with("web-01-2026"),
+            dialog(&app).name.value().starts_with("web-01-2026"),
             "{}",
-            dialog(&app).name
+            dialog(&app).name.value()
         );
         key(&mut app, KeyCode::Tab);
         typed(&mut app, "a <b> & c");

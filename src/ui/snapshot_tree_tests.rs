@@ -263,6 +263,51 @@ fn xml_pane_and_describe_editor() {
 }
 
 #[test]
+fn the_describe_editor_edits_in_the_middle_and_keeps_the_cursor_in_view() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = opened(nested(), w, h);
+        app.update(key(KeyCode::Char('e')));
+        let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+        app.update(ctrl('u'));
+        for line in 1..=12 {
+            for c in format!("line {line}").chars() {
+                app.update(key(KeyCode::Char(c)));
+            }
+            if line < 12 {
+                app.update(ctrl('j'));
+            }
+        }
+        // Home is the start of the text: the box scrolls back to the first line.
+        app.update(key(KeyCode::Home));
+        let screen = render(&app, UNICODE, w, h);
+        assert!(screen.contains("line 2"), "{screen}");
+        assert!(!screen.contains("line 12"), "{screen}");
+        // End, then fix the last line in its middle.
+        app.update(key(KeyCode::End));
+        app.update(key(KeyCode::Left));
+        app.update(key(KeyCode::Left));
+        app.update(key(KeyCode::Char('-')));
+        let screen = render(&app, UNICODE, w, h);
+        assert!(screen.contains("line 11"), "{screen}");
+        assert!(screen.contains("line -12"), "{screen}");
+        insta::assert_snapshot!(format!("describe_editor_{w}x{h}"), screen);
+        let cmds = app.update(key(KeyCode::Enter));
+        let [Command::StartJob {
+            job: Job::DescribeSnapshot(job),
+            ..
+        }] = cmds.as_slice()
+        else {
+            panic!("{cmds:?}")
+        };
+        assert!(
+            job.description.ends_with("line 11\nline -12"),
+            "{}",
+            job.description
+        );
+    }
+}
+
+#[test]
 fn read_only_refuses_changes_with_the_reason() {
     let mut app = opened(nested(), 80, 24);
     if let Some(h) = app.host.as_mut() {
