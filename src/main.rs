@@ -77,7 +77,7 @@ enum Cmd {
     Reboot(cli::lifecycle::DomainsArgs),
     /// Pause DOMAINs
     Suspend(cli::lifecycle::DomainsArgs),
-    /// Resume paused DOMAINs
+    /// Resume paused DOMAINs (wakes those the guest suspended to RAM)
     Resume(cli::lifecycle::DomainsArgs),
     /// Attach to DOMAIN's serial console (Ctrl-] detaches)
     Console(cli::console::ConsoleArgs),

@@ -95,7 +95,14 @@ impl LifecycleKey {
             },
             Self::ForceOff => LifecycleAction::ForceOff,
             Self::Reboot => LifecycleAction::Reboot,
-            Self::PauseResume if row.state == Some(crate::model::DomainState::Paused) => {
+            Self::PauseResume
+                if matches!(
+                    row.state,
+                    Some(
+                        crate::model::DomainState::Paused | crate::model::DomainState::Pmsuspended
+                    )
+                ) =>
+            {
                 LifecycleAction::Resume
             }
             Self::PauseResume => LifecycleAction::Suspend,
@@ -104,7 +111,7 @@ impl LifecycleKey {
     }
 }
 
-/// The footer label of a key for the current target ("pause" or "resume").
+/// The footer label of a key for the current target ("pause", "resume" or "wake").
 pub fn footer_label(app: &App, key: LifecycleKey) -> &'static str {
     match key {
         LifecycleKey::Start => "start",
@@ -113,6 +120,7 @@ pub fn footer_label(app: &App, key: LifecycleKey) -> &'static str {
         LifecycleKey::Reboot => "reboot",
         LifecycleKey::PauseResume => match target(app).and_then(|r| r.state) {
             Some(crate::model::DomainState::Paused) => "resume",
+            Some(crate::model::DomainState::Pmsuspended) => "wake",
             _ => "pause",
         },
         LifecycleKey::Console => "console",
@@ -445,7 +453,7 @@ pub fn help_entries(with_marks: bool) -> Vec<(&'static str, &'static str)> {
         ("D", "shut down; asks to force off after timeout"),
         ("F", "force off (asks; unflushed data is lost)"),
         ("R", "reboot"),
-        ("p", "pause / resume"),
+        ("p", "pause / resume (wakes a guest suspended to RAM)"),
         ("c", "serial console (Ctrl-] detaches)"),
     ];
     if with_marks {
@@ -554,6 +562,17 @@ mod tests {
         assert_eq!(
             lifecycle_job(&cmds[0]),
             Some(("b", LifecycleAction::Resume))
+        );
+    }
+
+    #[test]
+    fn p_wakes_a_guest_that_suspended_itself_to_ram() {
+        let mut app = app(vec![row("sleepy", DomainState::Pmsuspended)]);
+        assert_eq!(footer_label(&app, LifecycleKey::PauseResume), "wake");
+        let cmds = app.update(key('p'));
+        assert_eq!(
+            lifecycle_job(&cmds[0]),
+            Some(("sleepy", LifecycleAction::Resume))
         );
     }
 

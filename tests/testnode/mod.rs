@@ -13,7 +13,7 @@ pub const TEST_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
 #[derive(Debug, Clone)]
 pub struct NodeDomain {
     pub name: String,
-    /// 1 running, 3 paused, 5 shut off.
+    /// 1 running, 3 paused, 5 shut off, 7 suspended to RAM by the guest (pmsuspended).
     pub runstate: u32,
     pub cpu: NodeCpu,
     pub tsc_frequency_hz: Option<u64>,

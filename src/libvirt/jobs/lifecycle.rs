@@ -199,12 +199,26 @@ pub fn run(ctx: &JobContext, name: &str, action: LifecycleAction) -> Result<Stri
             call("pausing", domain.suspend())?;
             Ok(format!("{name} paused"))
         }
+        // A guest that suspended itself to RAM is woken, not resumed: libvirt's resume only
+        // undoes a pause.
+        LifecycleAction::Resume if current_state(&domain) == Some(DomainState::Pmsuspended) => {
+            ctx.step(format!("waking {name} from its suspend to RAM"));
+            call("waking", domain.pm_wakeup(0))?;
+            Ok(format!("{name} woken from its suspend to RAM"))
+        }
         LifecycleAction::Resume => {
             ctx.step(format!("resuming {name}"));
             call("resuming", domain.resume())?;
             Ok(format!("{name} resumed"))
         }
     }
+}
+
+fn current_state(domain: &Domain) -> Option<DomainState> {
+    domain
+        .state()
+        .ok()
+        .map(|(state, _)| DomainState::from_raw(state.to_raw()))
 }
 
 /// Why `action` does not apply to a domain in `state`, e.g. "web-01 is already running".
@@ -229,8 +243,13 @@ pub fn refusal(name: &str, state: DomainState, action: LifecycleAction) -> Optio
             Some(format!("{name} is paused: resume it first"))
         }
         LifecycleAction::Suspend if state == S::Paused => Some(format!("{name} is already paused")),
+        LifecycleAction::Suspend if state == S::Pmsuspended => Some(format!(
+            "{name} is suspended to RAM by its guest (pmsuspended): resume wakes it"
+        )),
         LifecycleAction::Suspend if !active => Some(format!("{name} is not running")),
-        LifecycleAction::Resume if state != S::Paused => Some(format!("{name} is not paused")),
+        LifecycleAction::Resume if !matches!(state, S::Paused | S::Pmsuspended) => {
+            Some(format!("{name} is not paused"))
+        }
         _ => None,
     }
 }
@@ -287,6 +306,13 @@ mod tests {
             ),
             (S::Running, LifecycleAction::Resume, Some("w is not paused")),
             (S::Paused, LifecycleAction::Resume, None),
+            // Suspended to RAM by the guest: resume wakes it; pausing it makes no sense.
+            (S::Pmsuspended, LifecycleAction::Resume, None),
+            (
+                S::Pmsuspended,
+                LifecycleAction::Suspend,
+                Some("w is suspended to RAM by its guest (pmsuspended): resume wakes it"),
+            ),
         ];
         for (state, action, want) in cases {
             assert_eq!(
