@@ -2,6 +2,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::text_field::TextField;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
     Filter,
@@ -11,7 +13,7 @@ pub enum InputKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputLine {
     pub kind: InputKind,
-    pub text: String,
+    pub text: TextField,
 }
 
 /// What a key did to the prompt.
@@ -28,7 +30,10 @@ pub enum InputOutcome {
 
 impl InputLine {
     pub fn new(kind: InputKind, text: String) -> Self {
-        Self { kind, text }
+        Self {
+            kind,
+            text: TextField::new(text, 128),
+        }
     }
 
     pub fn prompt(&self) -> char {
@@ -42,14 +47,7 @@ impl InputLine {
         match key.code {
             KeyCode::Enter => InputOutcome::Accepted,
             KeyCode::Esc => InputOutcome::Cancelled,
-            KeyCode::Backspace => {
-                self.text.pop();
-                InputOutcome::Edited
-            }
-            KeyCode::Char(c) if !c.is_control() && self.text.chars().count() < 128 => {
-                self.text.push(c);
-                InputOutcome::Edited
-            }
+            _ if self.text.on_key(key) => InputOutcome::Edited,
             _ => InputOutcome::Ignored,
         }
     }

@@ -232,7 +232,7 @@ impl App {
             return Vec::new();
         };
         let outcome = input.on_key(key);
-        let (kind, text) = (input.kind, input.text.clone());
+        let (kind, text) = (input.kind, input.text.value().to_string());
         let page = self.page_rows();
         match (kind, outcome) {
             (InputKind::Filter, InputOutcome::Edited) => self.list.set_filter(text),

@@ -109,6 +109,22 @@ fn slash_filters_live_and_esc_clears() {
 }
 
 #[test]
+fn the_filter_is_edited_at_its_cursor_and_applies_live() {
+    let mut app = app_with(20);
+    app.update(key(KeyCode::Char('/')));
+    typed(&mut app, "vm1");
+    assert_eq!(app.list.visible_len(), 0, "vm000..vm019: no name holds vm1");
+    // "vm1" -> "vm01": Left, then the missing digit in the middle.
+    app.update(key(KeyCode::Left));
+    typed(&mut app, "0");
+    assert_eq!(app.list.filter, "vm01");
+    assert_eq!(app.list.visible_len(), 10);
+    app.update(key(KeyCode::Home));
+    app.update(key(KeyCode::Delete));
+    assert_eq!(app.list.filter, "m01");
+}
+
+#[test]
 fn filter_matches_state_and_cpu_mode() {
     let mut app = App::new("x".into(), 80, 24);
     let mut a = DomainInfo::named("a".into(), "ua".into());

@@ -50,10 +50,17 @@ pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             InputKind::Filter => "  (name, state, CPU mode or marker; Enter keeps, Esc clears)",
             InputKind::Jump => "  (domain name; Enter jumps, Esc cancels)",
         };
-        let cursor = if theme.ascii { "_" } else { "█" };
+        // The cursor: a block after the end, the character under it reversed inside.
+        let (before, after) = input.text.split_at_cursor();
+        let mut rest = after.chars();
+        let under = match rest.next() {
+            Some(c) => Span::styled(c.to_string(), theme.selected()),
+            None => Span::raw(if theme.ascii { "_" } else { "█" }),
+        };
         let line = Line::from(vec![
-            Span::styled(format!("{}{}", input.prompt(), input.text), theme.heading()),
-            Span::raw(cursor),
+            Span::styled(format!("{}{before}", input.prompt()), theme.heading()),
+            under,
+            Span::styled(rest.as_str().to_string(), theme.heading()),
             Span::styled(hint, theme.dim()),
         ]);
         frame.render_widget(Paragraph::new(line), area);
