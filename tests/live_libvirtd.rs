@@ -18,20 +18,49 @@ fn connect() -> Option<Connect> {
     Connect::open(Some(URI)).ok()
 }
 
-/// Starts virtlogd and libvirtd (as the CI does) unless they answer already.
+/// Starts virtlogd and libvirtd (as the CI does) unless they answer already. A libvirtd that
+/// is still shutting down holds its pidfile and makes a new one exit at once, so the start is
+/// repeated while no libvirtd process is left.
 fn ensure_libvirtd() -> Option<Connect> {
     if let Some(c) = connect() {
         return Some(c);
     }
     let _ = Command::new("virtlogd").arg("-d").status();
-    let _ = Command::new("libvirtd").arg("-d").status();
-    for _ in 0..100 {
-        if let Some(c) = connect() {
-            return Some(c);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if !libvirtd_running() {
+            let _ = Command::new("libvirtd").arg("-d").status();
         }
-        std::thread::sleep(Duration::from_millis(100));
+        for _ in 0..20 {
+            if let Some(c) = connect() {
+                return Some(c);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     None
+}
+
+fn libvirtd_running() -> bool {
+    Command::new("pgrep")
+        .args(["-x", "libvirtd"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Kills libvirtd (as a crash or an admin's restart would) and waits until it is gone, which
+/// takes longer while it is serving a call.
+fn kill_libvirtd() {
+    let killed = Command::new("pkill")
+        .args(["-x", "libvirtd"])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "libvirtd was not running");
+    let t = std::time::Instant::now();
+    while libvirtd_running() && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("libvirtd exited {:?} after SIGTERM", t.elapsed());
 }
 
 /// The screen line of domain `name`, if shown.
@@ -109,17 +138,13 @@ fn follows_libvirtd_events_and_survives_a_daemon_restart() {
     // The daemon goes away: the header says so and the last list stays.
     drop(dom);
     drop(conn);
-    let killed = Command::new("pkill")
-        .args(["-x", "libvirtd"])
-        .status()
-        .unwrap();
-    assert!(killed.success(), "libvirtd was not running");
+    kill_libvirtd();
     let took = t
         .wait_for(Duration::from_secs(10), |s| {
             s.contains("[DISCONNECTED]") && row(s, &name).is_some()
         })
         .unwrap_or_else(|| panic!("no disconnected state:\n{}", t.screen()));
-    eprintln!("daemon killed -> disconnected header in {took:?}");
+    eprintln!("daemon gone -> disconnected header in {took:?}");
     assert!(t.screen().contains("reconnecting in"), "{}", t.screen());
 
     let conn = ensure_libvirtd().expect("libvirtd restarts");
@@ -147,18 +172,14 @@ fn follows_libvirtd_events_and_survives_a_daemon_restart() {
         .unwrap_or_else(|| panic!("shutdown job not running:\n{}", t.screen()));
     drop(dom);
     drop(conn);
-    let killed = Command::new("pkill")
-        .args(["-x", "libvirtd"])
-        .status()
-        .unwrap();
-    assert!(killed.success(), "libvirtd was not running");
+    kill_libvirtd();
     let took = t
         .wait_for(Duration::from_secs(10), |s| {
             s.contains("outcome is unknown")
         })
         .unwrap_or_else(|| panic!("no unknown outcome:\n{}", t.screen()));
     eprintln!(
-        "daemon killed under a job -> outcome unknown on screen in {took:?}:\n{}",
+        "daemon gone under a job -> outcome unknown on screen in {took:?}:\n{}",
         t.screen()
     );
     let conn = ensure_libvirtd().expect("libvirtd restarts");
