@@ -447,9 +447,11 @@ fn a_large_external_memory_snapshot_reports_progress() {
         def.memory_mib = 4096;
         let mut vm = TestVm::start(conn, def).unwrap();
         let runner = Runner::new(true);
+        let took = std::time::Instant::now();
         let created = runner
             .run(conn, |ctx| create(ctx, &job(&vm, "big", true)))
             .unwrap();
+        let took = took.elapsed();
         track_files(&mut vm, &created);
         let gauge: Vec<(u64, u64)> = runner
             .updates
@@ -461,7 +463,7 @@ fn a_large_external_memory_snapshot_reports_progress() {
                 _ => None,
             })
             .collect();
-        println!("attempt {attempt}: gauge {gauge:?}");
+        println!("attempt {attempt}: {took:?}, gauge {gauge:?}");
         assert!(gauge.iter().all(|(d, t)| d <= t && *t > 0));
         if !gauge.is_empty() {
             return;
