@@ -50,6 +50,14 @@ impl TextField {
         value.split_at(at)
     }
 
+    /// The cursor's line (counted from 0) and its column in that line, in characters.
+    pub fn cursor_line_col(&self) -> (usize, usize) {
+        let (before, _) = self.split_at_cursor();
+        let line = before.matches('\n').count();
+        let col = before.rsplit('\n').next().unwrap_or("").chars().count();
+        (line, col)
+    }
+
     /// Inserts `c` at the cursor (a new line, say), within the length limit.
     pub fn insert(&mut self, c: char) -> bool {
         if self.value().chars().count() >= self.max_chars {
@@ -114,6 +122,7 @@ mod tests {
         assert!(f.insert('\n'));
         assert_eq!(f.value(), "né\ne");
         assert_eq!(f.split_at_cursor(), ("né\n", "e"));
+        assert_eq!(f.cursor_line_col(), (1, 0));
     }
 
     #[test]

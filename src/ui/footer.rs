@@ -5,6 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use super::theme::cursor_spans;
 use super::Theme;
 use crate::app::{App, InputKind, Screen};
 use ratatui::style::Style;
@@ -50,19 +51,16 @@ pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             InputKind::Filter => "  (name, state, CPU mode or marker; Enter keeps, Esc clears)",
             InputKind::Jump => "  (domain name; Enter jumps, Esc cancels)",
         };
-        // The cursor: a block after the end, the character under it reversed inside.
-        let (before, after) = input.text.split_at_cursor();
-        let mut rest = after.chars();
-        let under = match rest.next() {
-            Some(c) => Span::styled(c.to_string(), theme.selected()),
-            None => Span::raw(if theme.ascii { "_" } else { "█" }),
-        };
-        let line = Line::from(vec![
-            Span::styled(format!("{}{before}", input.prompt()), theme.heading()),
-            under,
-            Span::styled(rest.as_str().to_string(), theme.heading()),
-            Span::styled(hint, theme.dim()),
-        ]);
+        let mut spans = vec![Span::styled(input.prompt().to_string(), theme.heading())];
+        spans.extend(cursor_spans(
+            input.text.value(),
+            input.text.cursor(),
+            theme.heading(),
+            theme.selected(),
+            Span::raw(if theme.ascii { "_" } else { "█" }),
+        ));
+        spans.push(Span::styled(hint, theme.dim()));
+        let line = Line::from(spans);
         frame.render_widget(Paragraph::new(line), area);
         return;
     }

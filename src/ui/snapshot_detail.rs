@@ -2,12 +2,13 @@
 //! editor.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::jobs::{centered, modal_block};
-use super::theme::key_hints;
+use super::theme::{cursor_spans, key_hints};
 use super::Theme;
 use crate::app::snapshot_dialogs::DescribeDialog;
 use crate::app::snapshot_view::{age, human_size, local_time, SnapshotView};
@@ -160,9 +161,7 @@ pub fn draw_describe(frame: &mut Frame, d: &DescribeDialog, theme: &Theme) {
     .areas(inner);
 
     // The cursor: `_` after the end of its line, the character under it highlighted inside.
-    let (before, _) = d.text.split_at_cursor();
-    let cursor_line = before.matches('\n').count();
-    let cursor_col = before.rsplit('\n').next().unwrap_or("").chars().count();
+    let (cursor_line, cursor_col) = d.text.cursor_line_col();
     let text_lines: Vec<&str> = d.text.value().split('\n').collect();
     let lines: Vec<Line> = text_lines
         .iter()
@@ -171,17 +170,13 @@ pub fn draw_describe(frame: &mut Frame, d: &DescribeDialog, theme: &Theme) {
             if i != cursor_line {
                 return Line::raw(l.to_string());
             }
-            let chars: Vec<char> = l.chars().collect();
-            let at = cursor_col.min(chars.len());
-            let head: String = chars[..at].iter().collect();
-            match chars.get(at) {
-                None => Line::from(vec![Span::raw(head), Span::styled("_", theme.accent())]),
-                Some(c) => Line::from(vec![
-                    Span::raw(head),
-                    Span::styled(c.to_string(), theme.selected()),
-                    Span::raw(chars[at + 1..].iter().collect::<String>()),
-                ]),
-            }
+            Line::from(cursor_spans(
+                l,
+                cursor_col,
+                Style::new(),
+                theme.selected(),
+                Span::styled("_", theme.accent()),
+            ))
         })
         .collect();
     // Scrolled so that the cursor's row is in view (rows counted as the wrap makes them,

@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::jobs::{centered, modal_block};
+use super::theme::cursor_spans;
 use super::Theme;
 use crate::app::snapshot_dialog::{Field, SnapshotDialog};
 use crate::app::App;
@@ -45,9 +46,7 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
     });
     // Description: three lines, those around the cursor while it has the focus.
     let desc: Vec<&str> = d.description.value().split('\n').collect();
-    let (before, _) = d.description.split_at_cursor();
-    let cursor_line = before.matches('\n').count();
-    let cursor_col = before.rsplit('\n').next().unwrap_or("").chars().count();
+    let (cursor_line, cursor_col) = d.description.cursor_line_col();
     let focused = d.focus == Field::Description;
     let first = if focused {
         cursor_line.saturating_sub(2)
@@ -158,7 +157,7 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
 /// cursor is at), the text is highlighted and the cursor shown: `_` after the end, the
 /// character under it left unhighlighted and underlined inside the text. The row scrolls to
 /// keep the cursor in view.
-pub(crate) fn field_line(
+fn field_line(
     label: &str,
     text: &str,
     cursor: Option<usize>,
@@ -166,7 +165,7 @@ pub(crate) fn field_line(
     theme: &Theme,
 ) -> Line<'static> {
     let room = width.saturating_sub(LABEL + 1).max(1);
-    let mut chars: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = text.chars().collect();
     let mut spans = vec![Span::styled(format!("{label:LABEL$}"), theme.heading())];
     let len = chars.len();
     let Some(at) = cursor.map(|c| c.min(len)) else {
@@ -174,21 +173,17 @@ pub(crate) fn field_line(
         spans.push(Span::raw(shown));
         return Line::from(spans);
     };
-    if at == len {
-        chars.push('_');
-    }
-    // Scrolled just far enough that the cursor's cell is the last one shown.
+    // Scrolled just far enough that the cursor's cell (the `_` past the end included) is
+    // the last one shown.
     let start = (at + 1).saturating_sub(room);
-    let end = chars.len().min(start + room);
-    let part = |from: usize, to: usize| -> String { chars[from..to].iter().collect() };
-    spans.push(Span::styled(part(start, at), theme.selected()));
-    let cursor_style = if at == len {
-        theme.selected()
-    } else {
-        Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED)
-    };
-    spans.push(Span::styled(part(at, at + 1), cursor_style));
-    spans.push(Span::styled(part(at + 1, end), theme.selected()));
+    let shown: String = chars[start..len.min(start + room)].iter().collect();
+    spans.extend(cursor_spans(
+        &shown,
+        at - start,
+        theme.selected(),
+        Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED),
+        Span::styled("_", theme.selected()),
+    ));
     Line::from(spans)
 }
 

@@ -3,6 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
+use ratatui::text::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -105,4 +106,27 @@ pub fn key_hints(pairs: &[(&str, &str)], theme: &Theme) -> ratatui::text::Line<'
         spans.push(ratatui::text::Span::raw(format!(" {what}{gap}")));
     }
     ratatui::text::Line::from(spans)
+}
+
+/// `text` drawn in `style` with a cursor at character `at`: the character under it in
+/// `under`, or `end` after the text when the cursor is past its end. Every typed field draws
+/// its cursor through this.
+pub fn cursor_spans(
+    text: &str,
+    at: usize,
+    style: Style,
+    under: Style,
+    end: Span<'static>,
+) -> Vec<Span<'static>> {
+    let chars: Vec<char> = text.chars().collect();
+    let at = at.min(chars.len());
+    let part = |from: usize, to: usize| -> String { chars[from..to].iter().collect() };
+    let mut spans = vec![Span::styled(part(0, at), style)];
+    if at == chars.len() {
+        spans.push(end);
+    } else {
+        spans.push(Span::styled(part(at, at + 1), under));
+        spans.push(Span::styled(part(at + 1, chars.len()), style));
+    }
+    spans
 }
