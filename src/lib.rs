@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod libvirt;
 pub mod model;
+pub mod tty_hangup;
 pub mod tui;
 pub mod ui;

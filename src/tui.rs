@@ -71,6 +71,10 @@ async fn main_loop(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
+    // The hang-up seen on the tty itself, in case SIGHUP never arrives (see tty_hangup).
+    let mut hangup = std::fs::File::open("/dev/tty")
+        .ok()
+        .map(crate::tty_hangup::watch);
     let mut dirty = true;
     let mut shadow = ShadowScreen::default();
     loop {
@@ -111,17 +115,15 @@ async fn main_loop(
                 None => return Ok(Some("worker ended".into())),
             },
             _ = sigterm.recv() => return Ok(Some("SIGTERM".into())),
-            _ = sighup.recv() => {
-                // The SSH session went away. Running jobs are libvirt calls in flight: a
-                // daemon completes them server-side; nothing here waits for them.
-                for job in &app.jobs.running {
-                    tracing::warn!(
-                        "terminal hung up while '{}' ran ({}): left to libvirt to complete",
-                        job.title, job.step
-                    );
+            _ = sighup.recv() => return Ok(Some(hung_up(&app, "SIGHUP"))),
+            seen = hangup_or_never(&mut hangup) => match seen {
+                Ok(()) => return Ok(Some(hung_up(&app, "the tty reported a hang-up"))),
+                // No watcher after all: carry on without it.
+                Err(_) => {
+                    hangup = None;
+                    continue;
                 }
-                return Ok(Some("SIGHUP: the terminal hung up".into()));
-            }
+            },
             _ = sigint.recv() => return Ok(Some("SIGINT".into())),
         };
         // Coalesce bursts (a refresh of many domains) into one draw.
@@ -164,6 +166,29 @@ async fn main_loop(
             }
         }
         dirty = true;
+    }
+}
+
+/// The SSH session (or the pane) went away. Running jobs are libvirt calls in flight: a daemon
+/// completes them server-side; nothing here waits for them.
+fn hung_up(app: &App, how: &str) -> String {
+    for job in &app.jobs.running {
+        tracing::warn!(
+            "terminal hung up while '{}' ran ({}): left to libvirt to complete",
+            job.title,
+            job.step
+        );
+    }
+    format!("{how}: the terminal hung up")
+}
+
+/// Resolves when the tty watcher reports; never, when there is none.
+async fn hangup_or_never(
+    rx: &mut Option<tokio::sync::oneshot::Receiver<()>>,
+) -> Result<(), tokio::sync::oneshot::error::RecvError> {
+    match rx {
+        Some(rx) => rx.await,
+        None => std::future::pending().await,
     }
 }
 

@@ -112,3 +112,62 @@ fn idle_screen_writes_nothing() {
     );
     t.keys(&["q"]);
 }
+
+/// The pane (or the SSH link) goes away and SIGHUP never arrives: here it is blocked, as a
+/// starved signal driver once left it, and virtsnap must still end by itself, on the hang-up
+/// its tty reports. Python (on every machine of this kind) blocks the signal before exec.
+#[test]
+fn a_terminal_that_goes_away_ends_virtsnap_even_without_sighup() {
+    if skip_without_tmux() {
+        return;
+    }
+    let Ok(python) = which("python3") else {
+        eprintln!("SKIPPED: python3 is not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().display();
+    let command = format!(
+        "XDG_STATE_HOME={state} {python} -c 'import os, signal, sys; \
+         signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGHUP}}); \
+         os.execv(sys.argv[1], sys.argv[1:])' {BIN} -c test:///default"
+    );
+    let t = tmux::Tmux::start("hangup", 80, 24, &command);
+    t.wait_for(Duration::from_secs(10), |s| s.contains("Domains (1)"))
+        .unwrap_or_else(|| panic!("virtsnap did not draw:\n{}", t.screen()));
+    let pid = t.pane_pid();
+    let blocked = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let mask = blocked
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap();
+    assert_eq!(mask & 1, 1, "SIGHUP is blocked in virtsnap: {mask:x}");
+    drop(t);
+    let gone = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if gone.elapsed() > Duration::from_secs(5) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("virtsnap still ran 5 s after its terminal went away");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("terminal gone -> virtsnap exited in {:?}", gone.elapsed());
+    let log = std::fs::read_to_string(dir.path().join("virtsnap/virtsnap.log")).unwrap();
+    assert!(log.contains("the tty reported a hang-up"), "{log}");
+}
+
+fn which(program: &str) -> Result<String, ()> {
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .map_err(|_| ())?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() && !path.is_empty() {
+        Ok(path)
+    } else {
+        Err(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Noticing that the terminal went away (the SSH link dropped, the tmux pane was killed)
+//! without relying on the input stream or on SIGHUP.
+//!
+//! Seen here: a virtsnap whose pane was killed kept running at 85% CPU. crossterm's event
+//! stream kept waking the UI task on the hung-up tty without ever reporting an error, and the
+//! tokio signal driver, starved by those wake-ups, never delivered SIGHUP or SIGTERM. A thread
+//! blocked in `poll` on the tty with no events asked for is woken only by a hang-up, which the
+//! kernel always reports; it then tells the UI loop over a channel that needs no driver.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+/// Watches `tty` on a thread of its own; the receiver gets `()` once the terminal hangs up.
+/// If the thread cannot start, the sender is dropped and the receiver only ever errs: the
+/// caller must treat an error as "no watcher", not as a hang-up.
+pub fn watch(tty: File) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let _ = std::thread::Builder::new()
+        .name("tty-hangup".into())
+        .spawn(move || {
+            if wait_for_hangup(&tty) {
+                let _ = tx.send(());
+            }
+        });
+    rx
+}
+
+/// Blocks until `tty` reports a hang-up (true) or polling it fails (false).
+fn wait_for_hangup(tty: &File) -> bool {
+    loop {
+        let mut fds = [PollFd::new(tty.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {
+                let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+                if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+                    return true;
+                }
+                if revents.contains(PollFlags::POLLNVAL) {
+                    return false;
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_closed_pty_master_is_reported_and_an_open_one_is_not() {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let slave = File::from(pty.slave);
+        let mut rx = watch(slave);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            rx.try_recv().is_err(),
+            "no hang-up while the master is open"
+        );
+        drop(pty.master);
+        let waited = std::time::Instant::now();
+        loop {
+            match rx.try_recv() {
+                Ok(()) => break,
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+                    if waited.elapsed() < Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                other => panic!("no hang-up reported: {other:?}"),
+            }
+        }
+        println!(
+            "hang-up seen {:?} after the master closed",
+            waited.elapsed()
+        );
+    }
+}
