@@ -9,23 +9,54 @@
 
 use std::fs::File;
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-/// Watches `tty` on a thread of its own; the receiver gets `()` once the terminal hangs up.
-/// If the thread cannot start, the sender is dropped and the receiver only ever errs: the
-/// caller must treat an error as "no watcher", not as a hang-up.
-pub fn watch(tty: File) -> tokio::sync::oneshot::Receiver<()> {
+/// What [`watch`] gives the UI loop.
+pub struct Watch {
+    /// Gets `()` once the terminal hangs up. If the thread cannot start, the sender is
+    /// dropped and this only ever errs: treat an error as "no watcher", not as a hang-up.
+    pub hung_up: tokio::sync::oneshot::Receiver<()>,
+    /// Set by the UI side once its loop has returned, for whatever reason.
+    pub loop_ended: Arc<AtomicBool>,
+}
+
+/// Watches `tty` on a thread of its own. On a hang-up it tells the UI loop, then waits
+/// `grace`; if the loop has still not returned by then, it is stuck (crossterm reading the
+/// dead tty spins forever inside one poll, holding the thread the runtime runs on), and the
+/// watcher ends the process itself, after saying so in the log. Running libvirt jobs are left
+/// to libvirt, as on SIGHUP.
+pub fn watch(tty: File, grace: Duration) -> Watch {
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let loop_ended = Arc::new(AtomicBool::new(false));
+    let ended = loop_ended.clone();
     let _ = std::thread::Builder::new()
         .name("tty-hangup".into())
         .spawn(move || {
-            if wait_for_hangup(&tty) {
-                let _ = tx.send(());
+            if !wait_for_hangup(&tty) {
+                return;
+            }
+            let _ = tx.send(());
+            std::thread::sleep(grace);
+            if !ended.load(Ordering::SeqCst) {
+                tracing::error!(
+                    "the terminal hung up and the UI loop did not return within {grace:?} \
+                     (stuck reading the dead terminal): exiting; running libvirt jobs are left \
+                     to libvirt"
+                );
+                // Time for the log writer's thread to write that line.
+                std::thread::sleep(Duration::from_millis(200));
+                std::process::exit(0);
             }
         });
-    rx
+    Watch {
+        hung_up: rx,
+        loop_ended,
+    }
 }
 
 /// Blocks until `tty` reports a hang-up (true) or polling it fails (false).
@@ -51,13 +82,12 @@ fn wait_for_hangup(tty: &File) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn a_closed_pty_master_is_reported_and_an_open_one_is_not() {
         let pty = nix::pty::openpty(None, None).expect("openpty");
         let slave = File::from(pty.slave);
-        let mut rx = watch(slave);
+        let mut rx = watch(slave, Duration::from_secs(3600)).hung_up;
         std::thread::sleep(Duration::from_millis(200));
         assert!(
             rx.try_recv().is_err(),

@@ -38,6 +38,11 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     let worker = worker::spawn(opts.worker, tx);
     let mut terminal = ratatui::try_init()?;
     let _stderr = StderrToLog::redirect();
+    // The hang-up seen on the tty itself, in case SIGHUP never arrives (see tty_hangup).
+    let watch = std::fs::File::open("/dev/tty")
+        .ok()
+        .map(|tty| crate::tty_hangup::watch(tty, HANGUP_GRACE));
+    let loop_ended = watch.as_ref().map(|w| w.loop_ended.clone());
     let result = runtime.block_on(main_loop(
         &mut terminal,
         rx,
@@ -45,7 +50,11 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
         label,
         opts.theme,
         opts.shutdown_timeout,
+        watch.map(|w| w.hung_up),
     ));
+    if let Some(ended) = loop_ended {
+        ended.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     ratatui::restore();
     if let Some(stopping) = result.as_ref().ok().and_then(|s| s.clone()) {
         tracing::info!("{stopping}");
@@ -55,6 +64,10 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     result.map(|_| ())
 }
 
+/// How long the tty watcher waits for the UI loop to return after a hang-up before it ends
+/// the process itself.
+const HANGUP_GRACE: Duration = Duration::from_secs(3);
+
 async fn main_loop(
     terminal: &mut ratatui::DefaultTerminal,
     mut worker_events: tokio::sync::mpsc::UnboundedReceiver<worker::Event>,
@@ -62,6 +75,7 @@ async fn main_loop(
     label: String,
     theme: Theme,
     shutdown_timeout: u64,
+    mut hangup: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> color_eyre::Result<Option<String>> {
     let size = terminal.size()?;
     let mut app = App::new(label, size.width, size.height);
@@ -71,10 +85,10 @@ async fn main_loop(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    // The hang-up seen on the tty itself, in case SIGHUP never arrives (see tty_hangup).
-    let mut hangup = std::fs::File::open("/dev/tty")
-        .ok()
-        .map(crate::tty_hangup::watch);
+    if std::env::var_os("VIRTSNAP_DEBUG_IGNORE_HANGUP").is_some() {
+        // A hidden switch for testing the watcher's own exit: the loop acts as if stuck.
+        hangup = None;
+    }
     let mut dirty = true;
     let mut shadow = ShadowScreen::default();
     loop {

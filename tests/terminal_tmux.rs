@@ -118,6 +118,23 @@ fn idle_screen_writes_nothing() {
 /// its tty reports. Python (on every machine of this kind) blocks the signal before exec.
 #[test]
 fn a_terminal_that_goes_away_ends_virtsnap_even_without_sighup() {
+    hang_up_without_sighup("", "the tty reported a hang-up");
+}
+
+/// The same, with the UI loop made to ignore the watcher (as when it is stuck inside
+/// crossterm reading the dead tty): the watcher ends the process itself after its grace.
+#[test]
+fn a_ui_loop_stuck_after_the_hang_up_is_ended_by_the_watcher() {
+    hang_up_without_sighup("VIRTSNAP_DEBUG_IGNORE_HANGUP=1", "did not return within");
+}
+
+/// The two hang-up tests run one at a time: side by side, one run's log came out empty.
+static ONE_HANG_UP_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn hang_up_without_sighup(env: &str, logged: &str) {
+    let _one = ONE_HANG_UP_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if skip_without_tmux() {
         return;
     }
@@ -128,11 +145,12 @@ fn a_terminal_that_goes_away_ends_virtsnap_even_without_sighup() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().display();
     let command = format!(
-        "XDG_STATE_HOME={state} {python} -c 'import os, signal, sys; \
+        "{env} XDG_STATE_HOME={state} {python} -c 'import os, signal, sys; \
          signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGHUP}}); \
          os.execv(sys.argv[1], sys.argv[1:])' {BIN} -c test:///default"
     );
-    let t = tmux::Tmux::start("hangup", 80, 24, &command);
+    let tag = if env.is_empty() { "hangup" } else { "stuck" };
+    let t = tmux::Tmux::start(tag, 80, 24, &command);
     t.wait_for(Duration::from_secs(10), |s| s.contains("Domains (1)"))
         .unwrap_or_else(|| panic!("virtsnap did not draw:\n{}", t.screen()));
     let pid = t.pane_pid();
@@ -166,9 +184,12 @@ fn a_terminal_that_goes_away_ends_virtsnap_even_without_sighup() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    eprintln!("terminal gone -> virtsnap exited in {:?}", gone.elapsed());
-    let log = std::fs::read_to_string(dir.path().join("virtsnap/virtsnap.log")).unwrap();
-    assert!(log.contains("the tty reported a hang-up"), "{log}");
+    eprintln!(
+        "{tag}: terminal gone -> virtsnap exited in {:?}",
+        gone.elapsed()
+    );
+    let log = std::fs::read_to_string(dir.path().join("virtsnap/virtsnap.log")).unwrap_or_default();
+    assert!(log.contains(logged), "no '{logged}' in the log:\n{log}");
 }
 
 fn which(program: &str) -> Result<String, ()> {
