@@ -1,11 +1,13 @@
 //! Noticing that the terminal went away (the SSH link dropped, the tmux pane was killed)
 //! without relying on the input stream or on SIGHUP.
 //!
-//! Seen here: a virtsnap whose pane was killed kept running at 85% CPU. crossterm's event
-//! stream kept waking the UI task on the hung-up tty without ever reporting an error, and the
-//! tokio signal driver, starved by those wake-ups, never delivered SIGHUP or SIGTERM. A thread
+//! Seen here: virtsnap processes whose panes were killed kept running at 72-90% CPU, deaf to
+//! SIGTERM. gdb showed why: crossterm's event stream, reading the dead tty, loops forever
+//! inside a single poll (a read of 0 bytes or EIO never ends its inner read loop), on the one
+//! thread the UI runtime runs on, so no signal or other branch is looked at again. A thread
 //! blocked in `poll` on the tty with no events asked for is woken only by a hang-up, which the
-//! kernel always reports; it then tells the UI loop over a channel that needs no driver.
+//! kernel always reports: it tells the UI loop over a channel, and ends the process itself if
+//! the loop does not return.
 
 use std::fs::File;
 use std::os::fd::AsFd;
