@@ -334,18 +334,16 @@ fn create_with_progress(
                 .map_err(|e| e.message().to_string())
         });
         let (sample_tx, samples) = mpsc::channel::<Option<(u64, u64)>>();
-        let (abort_tx, aborts) = mpsc::channel::<Result<(), String>>();
+        let (abort_tx, abort_results) = mpsc::channel::<Result<(), String>>();
         let started = std::time::Instant::now();
         let mut shown: Option<(u64, u64)> = None;
-        let mut queries = 0usize;
-        let mut last_query: Option<std::time::Instant> = None;
-        let mut aborts_out = 0usize;
-        let mut last_abort: Option<std::time::Instant> = None;
+        let mut queries = Outstanding::default();
+        let mut aborts = Outstanding::default();
         let mut aborted = false;
         let mut abort_error = None;
         while !call.is_finished() {
             for sample in samples.try_iter() {
-                queries -= 1;
+                queries.answered();
                 // Answers can come out of order (a held query answers last): only forward.
                 let Some((done, total)) = sample else {
                     continue;
@@ -355,17 +353,15 @@ fn create_with_progress(
                     shown = Some((done, total));
                 }
             }
-            let held = last_query.is_some_and(|t| t.elapsed() >= QUERY_HELD_AFTER);
-            if queries == 0 || (held && queries < MAX_QUERIES) {
+            if queries.may_send() {
                 let tx = sample_tx.clone();
                 scope.spawn(move || {
                     let _ = tx.send(job_progress(domain));
                 });
-                queries += 1;
-                last_query = Some(std::time::Instant::now());
+                queries.sent();
             }
-            for result in aborts.try_iter() {
-                aborts_out -= 1;
+            for result in abort_results.try_iter() {
+                aborts.answered();
                 match result {
                     Ok(()) => {
                         aborted = true;
@@ -376,15 +372,12 @@ fn create_with_progress(
             }
             // A cancel may come before libvirt's job exists ("no job is active"), or while
             // libvirt holds an abort back: keep asking until one lands or the snapshot is done.
-            let abort_held = last_abort.is_some_and(|t| t.elapsed() >= QUERY_HELD_AFTER);
-            let may_abort = aborts_out == 0 || (abort_held && aborts_out < MAX_QUERIES);
-            if ctx.is_cancelled() && !aborted && may_abort {
+            if ctx.is_cancelled() && !aborted && aborts.may_send() {
                 let tx = abort_tx.clone();
                 scope.spawn(move || {
                     let _ = tx.send(crate::libvirt::events::abort_job(domain));
                 });
-                aborts_out += 1;
-                last_abort = Some(std::time::Instant::now());
+                aborts.sent();
             }
             // The memory of a mostly idle VM is written in well under a second: look often
             // at first, then ease off.
@@ -396,7 +389,7 @@ fn create_with_progress(
             ctx.sleep(Duration::from_millis(nap));
         }
         // An abort answered after the snapshot finished still counts as landed.
-        for result in aborts.try_iter() {
+        for result in abort_results.try_iter() {
             if result.is_ok() {
                 aborted = true;
             }
@@ -417,6 +410,32 @@ fn create_with_progress(
 const MAX_QUERIES: usize = 4;
 /// A query or abort not answered within this is taken as held, and another is sent.
 const QUERY_HELD_AFTER: Duration = Duration::from_millis(100);
+
+/// Calls of one kind (queries, or aborts) sent and not yet answered.
+#[derive(Default)]
+struct Outstanding {
+    count: usize,
+    last_sent: Option<std::time::Instant>,
+}
+
+impl Outstanding {
+    /// None out, or the last one held and room for another.
+    fn may_send(&self) -> bool {
+        let held = self
+            .last_sent
+            .is_some_and(|t| t.elapsed() >= QUERY_HELD_AFTER);
+        self.count == 0 || (held && self.count < MAX_QUERIES)
+    }
+
+    fn sent(&mut self) {
+        self.count += 1;
+        self.last_sent = Some(std::time::Instant::now());
+    }
+
+    fn answered(&mut self) {
+        self.count -= 1;
+    }
+}
 
 /// (bytes written, bytes to write) of the domain's job now, if it reports any.
 fn job_progress(domain: &Domain) -> Option<(u64, u64)> {
