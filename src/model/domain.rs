@@ -99,6 +99,23 @@ pub struct Disk {
     pub shareable: bool,
     /// `<disk snapshot='no|internal|external|manual'>`.
     pub snapshot: Option<String>,
+    /// `<source pool=... volume=...>` of a `type='volume'` disk; libvirt's storage API turns
+    /// it into a path (`source` holds `pool/volume` for display).
+    pub pool_volume: Option<(String, String)>,
+    /// The images below the top one, nearest first, from `<backingStore>` (live XML of a
+    /// running VM, and persistent XML where libvirt recorded it); empty when unknown.
+    pub backing_chain: Vec<BackingImage>,
+}
+
+/// One `<backingStore>` level of a disk: an image the one above it is an overlay of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackingImage {
+    /// `file`, `block`, `network`...
+    pub disk_type: String,
+    /// The path (file, block device) or network name.
+    pub source: Option<String>,
+    /// `<format type=...>`: `qcow2`, `raw`...
+    pub format: Option<String>,
 }
 
 impl Disk {
@@ -411,7 +428,40 @@ fn parse_disk(disk: &Element) -> Result<Disk, XmlError> {
         readonly: disk.child("readonly").is_some(),
         shareable: disk.child("shareable").is_some(),
         snapshot: disk.attr("snapshot").map(str::to_string),
+        pool_volume: disk
+            .child("source")
+            .and_then(|s| Some((s.attr("pool")?.to_string(), s.attr("volume")?.to_string()))),
+        backing_chain: backing_chain(disk),
     })
+}
+
+/// Walks `<backingStore>` down from a disk until the empty terminator (or a level without a
+/// source, which libvirt writes when it has not probed further).
+fn backing_chain(disk: &Element) -> Vec<BackingImage> {
+    let mut chain = Vec::new();
+    let mut at = disk.child("backingStore");
+    while let Some(level) = at {
+        let Some(source) = level.child("source") else {
+            break;
+        };
+        chain.push(BackingImage {
+            disk_type: level.attr("type").unwrap_or("file").to_string(),
+            source: ["file", "dev", "name"]
+                .iter()
+                .find_map(|k| source.attr(k))
+                .map(str::to_string),
+            format: level
+                .child("format")
+                .and_then(|f| f.attr("type"))
+                .map(str::to_string),
+        });
+        // A chain deeper than this is a loop in hand-written XML, not an image chain.
+        if chain.len() > 1000 {
+            break;
+        }
+        at = level.child("backingStore");
+    }
+    chain
 }
 
 /// `<os firmware='efi'>` or a `<loader>`/`<nvram>`; None for plain BIOS.

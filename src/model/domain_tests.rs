@@ -390,3 +390,44 @@ fn clear_errors_for_bad_documents() {
     assert!(DomainConfig::from_xml("<domain><name>x</domain>").is_err());
     assert!(DomainConfig::from_xml("  ").is_err());
 }
+
+#[test]
+fn reads_a_disks_backing_chain_and_pool_volume() {
+    let xml = r#"<domain type='kvm'><name>c</name><devices>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+        <source file='/i/web.qcow2.s2' index='3'/>
+        <backingStore type='file' index='2'><format type='qcow2'/><source file='/i/web.qcow2.s1'/>
+          <backingStore type='block' index='1'><format type='raw'/><source dev='/dev/vg/web'/>
+            <backingStore/></backingStore></backingStore>
+        <target dev='vda' bus='virtio'/></disk>
+      <disk type='volume' device='disk'><driver name='qemu' type='qcow2'/>
+        <source pool='p1' volume='v1.qcow2'/><target dev='vdb' bus='virtio'/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+        <source file='/i/plain.qcow2'/><target dev='vdc' bus='virtio'/></disk>
+    </devices></domain>"#;
+    let d = DomainConfig::from_xml(xml).unwrap();
+    let chain: Vec<_> = d.disks[0]
+        .backing_chain
+        .iter()
+        .map(|b| {
+            (
+                b.disk_type.as_str(),
+                b.source.as_deref().unwrap(),
+                b.format.as_deref().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("file", "/i/web.qcow2.s1", "qcow2"),
+            ("block", "/dev/vg/web", "raw")
+        ]
+    );
+    assert_eq!(
+        d.disks[1].pool_volume,
+        Some(("p1".into(), "v1.qcow2".into()))
+    );
+    assert_eq!(d.disks[1].source.as_deref(), Some("p1/v1.qcow2"));
+    assert!(d.disks[2].backing_chain.is_empty());
+}

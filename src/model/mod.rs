@@ -3,6 +3,7 @@ pub mod domain;
 pub mod eligibility;
 pub mod host;
 pub mod inventory;
+pub mod qcow2;
 pub mod remedy;
 pub mod snapshot;
 mod xml;

@@ -63,6 +63,7 @@ fn snap(name: &str, parent: Option<&str>, hours_ago: i64, external: bool) -> Sna
         memory_file: None,
         location,
         disks,
+        domain: None,
         raw_xml: format!("<domainsnapshot>\n  <name>{name}</name>\n</domainsnapshot>"),
     }
 }

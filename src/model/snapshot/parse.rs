@@ -178,6 +178,12 @@ pub struct SnapshotInfo {
     pub memory_file: Option<String>,
     pub location: SnapshotLocation,
     pub disks: Vec<SnapshotDisk>,
+    /// The domain definition the snapshot saved (`<domain>` inside it): the disks' sources
+    /// there are the images that were the VM's top images when it was taken, i.e. where an
+    /// internal snapshot lives and what an external snapshot's overlays are built on. None
+    /// when absent (very old libvirt) or unreadable.
+    #[serde(skip)]
+    pub domain: Option<Box<crate::model::DomainConfig>>,
     /// The XML exactly as libvirt gave it: shown in the XML pane, and the base for REDEFINE.
     #[serde(skip)]
     pub raw_xml: String,
@@ -191,6 +197,7 @@ impl SnapshotInfo {
         let mut path: Vec<Vec<u8>> = Vec::new();
         let mut seen_root = false;
         loop {
+            let before = reader.buffer_position() as usize;
             match reader.read_event()? {
                 Event::Start(e) => {
                     let name = e.local_name().as_ref().to_vec();
@@ -198,8 +205,16 @@ impl SnapshotInfo {
                         check_root(&name, &mut seen_root)?;
                     } else if path.len() == 1 && is_embedded(&name) {
                         // The embedded domain definitions have <name>, <description> and
-                        // <disk>s of their own; skip them whole.
+                        // <disk>s of their own: skip them here, and read the saved
+                        // definition on its own.
                         reader.read_to_end(e.name())?;
+                        if name == b"domain" {
+                            let end = reader.buffer_position() as usize;
+                            builder.domain = xml
+                                .get(before..end)
+                                .and_then(|d| crate::model::DomainConfig::from_xml(d).ok())
+                                .map(Box::new);
+                        }
                         continue;
                     }
                     path.push(name);
@@ -287,6 +302,7 @@ struct Builder {
     memory_mode: Option<MemoryMode>,
     memory_file: Option<String>,
     disks: Vec<SnapshotDisk>,
+    domain: Option<Box<crate::model::DomainConfig>>,
 }
 
 impl Builder {
@@ -390,6 +406,7 @@ impl Builder {
                 SnapshotLocation::Internal
             },
             disks: self.disks,
+            domain: self.domain,
             raw_xml: xml.to_owned(),
         })
     }

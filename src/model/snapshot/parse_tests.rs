@@ -203,3 +203,26 @@ fn description_written_by_virtsnap_comes_back_from_libvirt_verbatim() {
     assert_eq!(s.memory_mode, MemoryMode::No);
     assert_eq!(s.state, SnapshotState::DiskSnapshot);
 }
+
+#[test]
+fn the_saved_definition_names_the_image_an_external_snapshot_is_built_on() {
+    let s = fixture("qemu-disk1");
+    // The overlay is where writes went afterwards; the saved <domain>'s source is the image
+    // that holds the snapshot's data.
+    assert_eq!(
+        s.disks[0].source.as_deref(),
+        Some("/tmp/vs-snapfix/a.qcow2.disk1")
+    );
+    let saved = s.domain.as_ref().expect("the embedded <domain> is read");
+    assert_eq!(saved.name, "vs-snapfix-1");
+    let vda = saved.disks.iter().find(|d| d.target == "vda").unwrap();
+    assert_eq!(vda.source.as_deref(), Some("/tmp/vs-snapfix/a.qcow2"));
+    // The description and name of the saved domain do not leak into the snapshot's own.
+    assert_eq!(s.name, "disk1");
+}
+
+#[test]
+fn a_snapshot_without_a_saved_definition_still_parses() {
+    let s = SnapshotInfo::from_xml("<domainsnapshot><name>x</name></domainsnapshot>").unwrap();
+    assert!(s.domain.is_none());
+}

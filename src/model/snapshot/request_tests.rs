@@ -143,10 +143,12 @@ fn redefine_replaces_only_the_description() {
             assert_eq!(
                 SnapshotInfo {
                     description: original.description.clone(),
+                    domain: None,
                     raw_xml: String::new(),
                     ..back
                 },
                 SnapshotInfo {
+                    domain: None,
                     raw_xml: String::new(),
                     ..original.clone()
                 }
