@@ -9,8 +9,6 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use virtsnap::cli::{self, CliError, Target};
-use virtsnap::libvirt::jobs::delete::DeleteMode;
-use virtsnap::libvirt::jobs::revert::AfterRevert;
 use virtsnap::libvirt::worker::WorkerOptions;
 use virtsnap::libvirt::ConnectOptions;
 use virtsnap::tui::{self, TuiOptions};
@@ -101,40 +99,9 @@ enum SnapshotCmd {
         json: bool,
     },
     /// Revert DOMAIN to snapshot NAME, taking a safety snapshot of the current state first
-    Revert {
-        /// Domain name
-        domain: String,
-        /// Snapshot name
-        name: String,
-        /// Leave the VM running after the revert
-        #[arg(long, conflicts_with = "paused")]
-        running: bool,
-        /// Leave the VM paused after the revert
-        #[arg(long)]
-        paused: bool,
-        /// Revert even when libvirt calls it risky
-        #[arg(long)]
-        force: bool,
-        /// Do not take the safety snapshot: the current state is lost
-        #[arg(long)]
-        no_safety_snapshot: bool,
-    },
+    Revert(cli::snapshot_revert::RevertArgs),
     /// Delete snapshot NAME of DOMAIN (by default only it: children stay, data is merged)
-    Delete {
-        /// Domain name
-        domain: String,
-        /// Snapshot name
-        name: String,
-        /// Delete its children too
-        #[arg(long, conflicts_with_all = ["children_only", "metadata_only"])]
-        children: bool,
-        /// Delete only its children
-        #[arg(long, conflicts_with = "metadata_only")]
-        children_only: bool,
-        /// Only make libvirt forget it; its data and files are kept
-        #[arg(long)]
-        metadata_only: bool,
-    },
+    Delete(cli::snapshot_delete::DeleteArgs),
 }
 
 fn main() -> ExitCode {
@@ -192,47 +159,8 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
         Cmd::Snapshot { action } => match action {
             SnapshotCmd::Create(args) => cli::snapshot::create(&target, args),
             SnapshotCmd::List { domain, json } => cli::snapshot_list::run(&target, &domain, json),
-            SnapshotCmd::Revert {
-                domain,
-                name,
-                running,
-                paused,
-                force,
-                no_safety_snapshot,
-            } => cli::snapshot_revert::run(
-                &target,
-                cli::snapshot_revert::RevertArgs {
-                    domain,
-                    snapshot: name,
-                    after: if running {
-                        AfterRevert::Running
-                    } else if paused {
-                        AfterRevert::Paused
-                    } else {
-                        AfterRevert::Saved
-                    },
-                    force,
-                    safety: !no_safety_snapshot,
-                },
-            ),
-            SnapshotCmd::Delete {
-                domain,
-                name,
-                children,
-                children_only,
-                metadata_only,
-            } => {
-                let mode = if children {
-                    DeleteMode::WithChildren
-                } else if children_only {
-                    DeleteMode::ChildrenOnly
-                } else if metadata_only {
-                    DeleteMode::MetadataOnly
-                } else {
-                    DeleteMode::This
-                };
-                cli::snapshot_delete::run(&target, &domain, &name, mode)
-            }
+            SnapshotCmd::Revert(args) => cli::snapshot_revert::run(&target, args),
+            SnapshotCmd::Delete(args) => cli::snapshot_delete::run(&target, &args),
         },
     };
     match result {

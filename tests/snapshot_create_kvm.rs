@@ -79,6 +79,7 @@ fn job(vm: &TestVm, name: &str, memory: bool) -> CreateJob {
         description: None,
         memory,
         quiesce: false,
+        location: None,
     }
 }
 

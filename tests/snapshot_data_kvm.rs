@@ -12,13 +12,15 @@ use common::{embed_conn, make_disk, TestVm};
 use virt::connect::Connect;
 use virt::domain::Domain;
 use virtsnap::cli::snapshot_revert::run_job;
-use virtsnap::libvirt::jobs::delete::{self, DeleteJob, DeleteMode};
+use virtsnap::libvirt::jobs::delete::{self, DeleteJob};
 use virtsnap::libvirt::jobs::describe::{self, DescribeJob};
-use virtsnap::libvirt::jobs::revert::{self, AfterRevert, ForcePolicy, RevertJob};
+use virtsnap::libvirt::jobs::revert::{self, RevertJob};
+use virtsnap::libvirt::jobs::snapshot_create::{self, CreateJob};
 use virtsnap::libvirt::snapshots;
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
 use virtsnap::model::domain::DomainConfig;
 use virtsnap::model::snapshot::SnapshotLocation;
+use virtsnap::model::storage::{AfterRevert, DeleteMode};
 
 fn tiny(name: &str, disk: PathBuf, format: DiskFormat) -> TinyVm {
     TinyVm::new(name, TinyCpu::Default)
@@ -71,16 +73,32 @@ fn holds(dom: &Domain, pattern: u8) -> bool {
     text.contains("read 65536/65536") && !text.contains("verification failed")
 }
 
-/// A snapshot with the create strategy (internal on qcow2, external disk-only on raw).
-fn snapshot(conn: &Connect, vm: &mut TestVm, name: &str) -> SnapshotLocation {
-    let (name, plan) = revert::safety_plan(conn, &vm.dom, name, "-")
-        .unwrap()
-        .expect("a VM with a disk has something to capture");
-    snapshots::create_from_plan(&vm.dom, &plan).unwrap_or_else(|e| panic!("create {name}: {e}"));
-    for f in plan.overlay_files.iter().chain(&plan.memory_file) {
+/// A snapshot as virtsnap creates it: the tree's kind, or `kind` for the first one.
+fn snapshot_kind(
+    conn: &Connect,
+    vm: &mut TestVm,
+    name: &str,
+    kind: Option<SnapshotLocation>,
+    memory: bool,
+) -> SnapshotLocation {
+    let job = CreateJob {
+        domain: vm.name.clone(),
+        name: name.into(),
+        description: None,
+        memory,
+        quiesce: false,
+        location: kind,
+    };
+    let created = run_job(conn, |ctx| snapshot_create::create(ctx, &job))
+        .unwrap_or_else(|e| panic!("create {name}: {}", e.text()));
+    for f in &created.files {
         vm.track(f.clone());
     }
-    plan.location
+    created.location
+}
+
+fn snapshot(conn: &Connect, vm: &mut TestVm, name: &str) -> SnapshotLocation {
+    snapshot_kind(conn, vm, name, None, false)
 }
 
 fn revert_to(conn: &Connect, vm: &TestVm, name: &str, safety: Option<&str>) -> String {
@@ -88,18 +106,17 @@ fn revert_to(conn: &Connect, vm: &TestVm, name: &str, safety: Option<&str>) -> S
         domain: vm.name.clone(),
         snapshot: name.into(),
         after: AfterRevert::Saved,
-        force: ForcePolicy::Never,
         safety: safety.map(str::to_string),
+        stop_first: false,
     };
     run_job(conn, |ctx| revert::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn delete_snapshot(conn: &Connect, vm: &TestVm, name: &str, external: bool) {
+fn delete_snapshot(conn: &Connect, vm: &TestVm, name: &str) {
     let job = DeleteJob {
         domain: vm.name.clone(),
         snapshot: name.into(),
         mode: DeleteMode::This,
-        external,
     };
     run_job(conn, |ctx| delete::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"));
 }
@@ -114,7 +131,7 @@ fn check_simple_revert(format: DiskFormat, want: SnapshotLocation) {
     let Some(conn) = embed_conn() else { return };
     let mut vm = stopped_vm(conn, "data-simple", format);
     write(&vm.dom, 0x11);
-    assert_eq!(snapshot(conn, &mut vm, "s1"), want);
+    assert_eq!(snapshot_kind(conn, &mut vm, "s1", Some(want), false), want);
     write(&vm.dom, 0x22);
     assert!(holds(&vm.dom, 0x22));
     revert_to(conn, &vm, "s1", None);
@@ -136,16 +153,17 @@ fn external_snapshot_revert_restores_the_bytes() {
     check_simple_revert(DiskFormat::Raw, SnapshotLocation::External);
 }
 
-fn check_chain_of_three(format: DiskFormat) {
+fn check_chain_of_three(format: DiskFormat, kind: SnapshotLocation) {
     let Some(conn) = embed_conn() else { return };
     let mut vm = stopped_vm(conn, "data-chain", format);
-    let mut external = false;
     for (name, pattern) in [("c1", 0x11), ("c2", 0x22), ("c3", 0x33)] {
         write(&vm.dom, pattern);
-        external = snapshot(conn, &mut vm, name) == SnapshotLocation::External;
+        // The first sets the kind; the others follow the tree.
+        let first = (name == "c1").then_some(kind);
+        assert_eq!(snapshot_kind(conn, &mut vm, name, first, false), kind);
     }
     write(&vm.dom, 0x44);
-    delete_snapshot(conn, &vm, "c2", external);
+    delete_snapshot(conn, &vm, "c2");
     let data = snapshots::load(conn, &vm.name).unwrap();
     let names: Vec<&str> = data.snapshots.iter().map(|s| s.name.as_str()).collect();
     assert!(!names.contains(&"c2"), "{names:?}");
@@ -164,19 +182,24 @@ fn check_chain_of_three(format: DiskFormat) {
 
 #[test]
 fn chain_of_three_internal_middle_deleted() {
-    check_chain_of_three(DiskFormat::Qcow2);
+    check_chain_of_three(DiskFormat::Qcow2, SnapshotLocation::Internal);
 }
 
 #[test]
 fn chain_of_three_external_middle_deleted() {
-    check_chain_of_three(DiskFormat::Raw);
+    check_chain_of_three(DiskFormat::Raw, SnapshotLocation::External);
 }
 
-fn check_safety_snapshot(format: DiskFormat) {
+#[test]
+fn chain_of_three_external_on_qcow2_by_default() {
+    check_chain_of_three(DiskFormat::Qcow2, SnapshotLocation::External);
+}
+
+fn check_safety_snapshot(format: DiskFormat, kind: SnapshotLocation) {
     let Some(conn) = embed_conn() else { return };
     let mut vm = stopped_vm(conn, "data-safety", format);
     write(&vm.dom, 0x11);
-    snapshot(conn, &mut vm, "before");
+    snapshot_kind(conn, &mut vm, "before", Some(kind), false);
     write(&vm.dom, 0x22);
     let said = revert_to(conn, &vm, "before", Some("pre-revert-test"));
     assert!(said.contains("safety snapshot 'pre-revert-test'"), "{said}");
@@ -201,12 +224,12 @@ fn check_safety_snapshot(format: DiskFormat) {
 
 #[test]
 fn safety_snapshot_holds_the_pre_revert_bytes_internal() {
-    check_safety_snapshot(DiskFormat::Qcow2);
+    check_safety_snapshot(DiskFormat::Qcow2, SnapshotLocation::Internal);
 }
 
 #[test]
 fn safety_snapshot_holds_the_pre_revert_bytes_external() {
-    check_safety_snapshot(DiskFormat::Raw);
+    check_safety_snapshot(DiskFormat::Raw, SnapshotLocation::External);
 }
 
 #[test]
@@ -214,18 +237,12 @@ fn running_vm_reverts_to_a_memory_snapshot_and_runs() {
     let Some(conn) = embed_conn() else { return };
     let disk = make_disk("data-running", DiskFormat::Qcow2).unwrap();
     let mut vm = TestVm::start(conn, tiny("data-running", disk, DiskFormat::Qcow2)).unwrap();
-    let (name, plan) = revert::safety_plan(conn, &vm.dom, "live", "-")
-        .unwrap()
-        .unwrap();
-    assert!(
-        plan.memory,
-        "a default-CPU VM can save its memory: {}",
-        plan.summary
+    let name = "live".to_string();
+    // A default-CPU VM can save its memory; the first snapshot is external by default.
+    assert_eq!(
+        snapshot_kind(conn, &mut vm, &name, None, true),
+        SnapshotLocation::External
     );
-    snapshots::create_from_plan(&vm.dom, &plan).unwrap();
-    for f in plan.overlay_files.iter().chain(&plan.memory_file) {
-        vm.track(f.clone());
-    }
     vm.dom.destroy().unwrap();
     assert!(!vm.dom.is_active().unwrap());
     let said = revert_to(conn, &vm, &name, None);
@@ -245,8 +262,8 @@ fn running_vm_reverts_to_a_memory_snapshot_and_runs() {
         domain: vm.name.clone(),
         snapshot: name.clone(),
         after: AfterRevert::Paused,
-        force: ForcePolicy::Never,
         safety: None,
+        stop_first: false,
     };
     let said = run_job(conn, |ctx| revert::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"));
     assert!(said.contains("now paused"), "{said}");
@@ -268,7 +285,7 @@ fn external_snapshot_of_a_running_vm_is_deleted_by_block_commit() {
         data.file_size(&overlay).is_some(),
         "the overlay's size is shown on a local connection"
     );
-    delete_snapshot(conn, &vm, "live-ext", true);
+    delete_snapshot(conn, &vm, "live-ext");
     assert!(vm.dom.is_active().unwrap(), "the VM kept running");
     let live = DomainConfig::from_xml(&vm.dom.xml_desc(0).unwrap()).unwrap();
     assert_eq!(

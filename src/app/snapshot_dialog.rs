@@ -9,13 +9,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Command, Overlay};
 use crate::libvirt::jobs::remedy::{EditDefinitionJob, StopSnapshotStartJob};
-use crate::libvirt::jobs::snapshot_create::{
-    human_bytes, memory_dir, overlay_sources, uri_is_local, CreateJob,
-};
+use crate::libvirt::jobs::snapshot_create::{human_bytes, CreateJob};
 use crate::libvirt::jobs::Job;
+use crate::libvirt::storage::uri_is_local;
 use crate::model::remedy::DefinitionEdit;
-use crate::model::snapshot::{plan_create, validate_name, SnapshotPlan};
-use crate::model::{DomainConfig, DomainState, Remedy};
+use crate::model::snapshot::{validate_name, SnapshotLocation, SnapshotPlan};
+use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
+use crate::model::{DiskType, DomainConfig, DomainState, Remedy, Verdict};
 
 /// The graceful-shutdown countdown of "stop, snapshot, start".
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 120;
@@ -78,6 +78,12 @@ pub struct SnapshotDialog {
     pub reason_scroll: u16,
     /// Why the last Enter did nothing.
     pub error: Option<String>,
+    /// The domain's storage model (its snapshots, images, chains); None while it is read.
+    pub layout: Option<Box<Layout>>,
+    /// The memory rule's verdict the dialog opened with.
+    pub verdict: Verdict,
+    /// The kind the admin confirmed after being told the risk of mixing kinds.
+    pub confirmed: Option<SnapshotLocation>,
 }
 
 /// Opens the dialog for the selected domain (the list) or the shown one (snapshot view).
@@ -173,6 +179,13 @@ pub fn open(
     } else {
         Vec::new()
     };
+    let layout = super::snapshot_view::view(app)
+        .filter(|v| v.domain == domain)
+        .and_then(|v| v.data.storage.as_deref())
+        .map(|f| Box::new(Layout::new(f)));
+    let load = vec![Command::LoadSnapshots {
+        domain: domain.to_owned(),
+    }];
     let dialog = SnapshotDialog {
         domain: domain.to_owned(),
         state,
@@ -192,12 +205,16 @@ pub fn open(
         reason_scroll: 0,
         error: None,
         config,
+        layout,
+        verdict,
+        confirmed: None,
     };
     app.overlay = Some(Overlay::CreateSnapshot(Box::new(dialog)));
-    Vec::new()
+    load
 }
 
-/// `<vm>-YYYYMMDD-HHMMSS` in local time.
+/// `<vm>-YYYYMMDD-HHMMSS` in local time, valid whatever the domain's name
+/// (`model::snapshot::default_name`).
 pub fn default_name(domain: &str, now: u64) -> String {
     let stamp = super::snapshot_view::local_time(i64::try_from(now).unwrap_or(0), true);
     let compact: String = stamp
@@ -208,16 +225,19 @@ pub fn default_name(domain: &str, now: u64) -> String {
             c => Some(c),
         })
         .collect();
-    format!("{domain}-{compact}")
+    crate::model::snapshot::default_name(domain, &compact)
 }
 
-/// Directories the snapshot may write to: next to each disk, and the memory file's.
+/// Directories the snapshot may write to: next to each file disk, and libvirt's default.
 fn target_dirs(config: &DomainConfig) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = overlay_sources(config)
+    let mut dirs: Vec<PathBuf> = config
+        .disks
         .iter()
+        .filter(|d| d.is_writable() && d.disk_type == DiskType::File)
+        .filter_map(|d| d.source.as_deref())
         .filter_map(|s| Path::new(s).parent().map(Path::to_path_buf))
         .collect();
-    dirs.push(memory_dir(config));
+    dirs.push(PathBuf::from("/var/lib/libvirt/images"));
     dirs.dedup();
     let mut seen = Vec::new();
     dirs.retain(|d| {
@@ -243,8 +263,20 @@ impl SnapshotDialog {
 
     /// The name problem shown next to the field.
     pub fn name_error(&self) -> Option<String> {
-        let existing: Vec<&str> = self.existing.iter().map(String::as_str).collect();
-        validate_name(self.name.value(), &existing, &overlay_sources(&self.config))
+        let mut existing: Vec<&str> = self.existing.iter().map(String::as_str).collect();
+        let in_images = self
+            .layout
+            .as_ref()
+            .map(|l| l.image_snapshot_names())
+            .unwrap_or_default();
+        if let Some(l) = &self.layout {
+            existing.extend(l.snapshots.iter().map(|s| s.name.as_str()));
+        }
+        let pairs: Vec<(&str, &str)> = in_images
+            .iter()
+            .map(|(i, n)| (i.as_str(), n.as_str()))
+            .collect();
+        validate_name(self.name.value(), &existing, &pairs)
             .err()
             .map(|e| e.to_string())
     }
@@ -257,31 +289,58 @@ impl SnapshotDialog {
         self.quiesce_lock.clone()
     }
 
+    pub fn intent(&self) -> CreateIntent {
+        CreateIntent {
+            name: self.name.value().to_string(),
+            memory: self.memory,
+            quiesce: self.quiesce,
+            location: self.confirmed,
+        }
+    }
+
+    /// The one create decision (`model::storage::decide_create`), as the job will make it.
+    pub fn decision(&self) -> Result<SnapshotPlan, CreateDenied> {
+        let Some(layout) = &self.layout else {
+            return Err(CreateDenied::Refused(
+                "reading the VM's disks and snapshots...".into(),
+            ));
+        };
+        decide_create(layout, &self.verdict, &self.intent())
+    }
+
     pub fn plan(&self) -> Result<SnapshotPlan, String> {
         if let Some(e) = self.name_error() {
             return Err(e);
         }
-        plan_create(
-            &self.config,
-            self.state,
-            self.memory,
-            self.quiesce,
-            self.memory_internal,
-            self.memory_external,
-            self.name.value(),
-            &memory_dir(&self.config),
-        )
-        .map_err(|e| e.to_string())
+        self.decision().map_err(|d| d.text())
     }
 
     /// The summary: what will be created, then free space lines and a warning when the memory
     /// file would not fit.
     pub fn summary(&self) -> Vec<(String, bool)> {
+        if let Err(CreateDenied::NeedsConfirmation { risk, location }) = self.decision() {
+            return vec![
+                (format!("Mixing kinds: {risk}"), true),
+                (
+                    format!(
+                        "Enter creates an {} snapshot anyway; Esc cancels.",
+                        location.as_str()
+                    ),
+                    true,
+                ),
+            ];
+        }
         let plan = match self.plan() {
             Ok(plan) => plan,
             Err(e) => return vec![(format!("Nothing can be created yet: {e}"), true)],
         };
         let mut lines = vec![(capitalise(&plan.summary), false)];
+        if let Some(risk) = &plan.mixes {
+            lines.push((format!("Mixes kinds: {risk}"), true));
+        }
+        for w in &plan.warnings {
+            lines.push((format!("Note: {w}"), true));
+        }
         if !self.local {
             lines.push(("Free space: unknown (the host is remote)".into(), false));
             return lines;
@@ -355,6 +414,7 @@ impl SnapshotDialog {
                 .filter(|d| !d.trim().is_empty()),
             memory,
             quiesce,
+            location: self.confirmed,
         }
     }
 }
@@ -438,9 +498,21 @@ fn submit(app: &mut App) -> Vec<Command> {
                 d.focus = Field::Name;
                 return Vec::new();
             }
-            if let Err(e) = d.plan() {
-                d.error = Some(e);
-                return Vec::new();
+            match d.decision() {
+                Ok(_) => {}
+                Err(CreateDenied::NeedsConfirmation { location, .. }) => {
+                    // The summary shows the risk; the next Enter creates it anyway.
+                    d.confirmed = Some(location);
+                    d.error = Some(format!(
+                        "this mixes snapshot kinds: Enter again creates an {} snapshot",
+                        location.as_str()
+                    ));
+                    return Vec::new();
+                }
+                Err(e) => {
+                    d.error = Some(e.text());
+                    return Vec::new();
+                }
             }
             Job::CreateSnapshot(d.job(d.memory, d.quiesce))
         }

@@ -6,125 +6,143 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::snapshot_view::{local_time, view};
 use super::{App, Command, Overlay};
-use crate::libvirt::jobs::delete::{delete_refusal, delete_summary, DeleteJob, DeleteMode};
+use crate::libvirt::jobs::delete::DeleteJob;
 use crate::libvirt::jobs::describe::DescribeJob;
-use crate::libvirt::jobs::revert::{memory_dir, AfterRevert, ForcePolicy, RevertJob};
+use crate::libvirt::jobs::revert::RevertJob;
 use crate::libvirt::jobs::Job;
-use crate::model::snapshot::{
-    plan_create, PlanError, SnapshotInfo, SnapshotLocation, SnapshotTree,
+use crate::model::snapshot::SnapshotInfo;
+use crate::model::storage::render::{delete_lines, revert_lines, PlanLine};
+use crate::model::storage::{
+    plan_delete, plan_revert, AfterRevert, CreateAbility, DeleteMode, DeletePlan, Layout,
+    RevertOptions, RevertPlan,
 };
-use crate::model::DomainState;
 
-/// The rows of the revert dialog that take the cursor.
-pub const REVERT_ROWS: usize = 4;
+/// The revert dialog's choices, in cursor order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevertRow {
+    After(AfterRevert),
+    Safety,
+    StopFirst,
+}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RevertDialog {
     pub domain: String,
     pub snapshot: String,
     pub snapshot_created: String,
-    /// The snapshot the unsaved changes are counted from (the current one, else the target).
-    pub since: String,
-    /// Running or paused: the memory is lost too.
     pub vm_active: bool,
     pub after: AfterRevert,
     pub safety: bool,
-    /// `pre-revert-<local time>`; made unique by the job.
+    /// `pre-revert-<local time>`, made unique against the domain's snapshot names.
     pub safety_name: String,
-    /// What the safety snapshot will be, or why it cannot be taken.
-    pub safety_summary: String,
-    pub safety_possible: bool,
-    /// False when there is nothing a safety snapshot could keep.
-    pub safety_needed: bool,
-    /// 0..3 the after-revert choices, 3 the safety checkbox.
+    pub stop_first: bool,
+    pub rows: Vec<RevertRow>,
     pub focus: usize,
+    /// First plan line shown (PgUp/PgDn scroll the plan).
+    pub scroll: u16,
+    /// The storage model the plan is made against; None while it is being read.
+    pub layout: Option<Box<Layout>>,
+    pub ability: CreateAbility,
+    /// The plan for the choices now, made again whenever one changes.
+    pub plan: Option<RevertPlan>,
 }
 
 impl RevertDialog {
     pub fn new(app: &App, domain: &str, target: &SnapshotInfo) -> Self {
         let row = app.list.rows.iter().find(|r| r.name == domain);
-        let state = row.and_then(|r| r.state);
-        let vm_active = state.is_some_and(DomainState::is_active);
-        let current = view(app).and_then(|v| v.tree.current().map(|c| c.name.clone()));
-        let stamp = local_time(i64::try_from(app.now).unwrap_or(0), true)
-            .replace(['-', ':'], "")
-            .replace(' ', "-");
-        let safety_name = format!("pre-revert-{stamp}");
-        let planned = match (row, app.host.as_ref(), state) {
-            (Some(row), Some(host), Some(state)) => {
-                let verdict = row.verdict(host);
-                let with_memory = verdict
-                    .as_ref()
-                    .is_some_and(|v| v.memory.applicable && v.memory.allowed);
-                let (internal, external) = verdict
-                    .as_ref()
-                    .map_or((false, false), |v| (v.memory.internal, v.memory.external));
-                match row.effective_config() {
-                    Some(cfg) => plan_create(
-                        cfg,
-                        state,
-                        with_memory,
-                        false,
-                        internal,
-                        external,
-                        &safety_name,
-                        &memory_dir(cfg),
-                    )
-                    .map(|p| {
-                        if state.is_active() && !p.memory {
-                            format!("{} (memory state cannot be saved for this VM)", p.summary)
-                        } else {
-                            p.summary
-                        }
-                    })
-                    .map_err(|e| match e {
-                        // Nothing is lost: a shut-off VM without disks has no state.
-                        PlanError::NothingToCapture if !state.is_active() => (
-                            false,
-                            "not needed: a shut-off VM without disks has no state to keep"
-                                .to_string(),
-                        ),
-                        e => (true, format!("not possible: {e}")),
-                    }),
-                    None => Err((
-                        true,
-                        "not possible: the VM's definition is not read yet".into(),
-                    )),
-                }
-            }
-            _ => Err((true, "not possible: the VM's state is not known yet".into())),
+        let vm_active = row.and_then(|r| r.state).is_some_and(|s| s.is_active());
+        let layout = view(app)
+            .and_then(|v| v.data.storage.as_deref())
+            .map(|f| Box::new(Layout::new(f)));
+        let ability = match (row, app.host.as_ref()) {
+            (Some(row), Some(host)) => row
+                .verdict(host)
+                .map(|v| CreateAbility {
+                    memory_internal: v.memory.applicable && v.memory.allowed && v.memory.internal,
+                    memory_external: v.memory.applicable && v.memory.allowed && v.memory.external,
+                })
+                .unwrap_or_default(),
+            _ => CreateAbility::default(),
         };
-        let (safety_possible, safety_needed, safety_summary) = match planned {
-            Ok(summary) => (true, true, summary),
-            Err((needed, why)) => (false, needed, why),
-        };
-        Self {
+        let base = super::snapshot_view::safety_base_name(i64::try_from(app.now).unwrap_or(0));
+        let safety_name = layout
+            .as_ref()
+            .map_or(base.clone(), |l| l.unique_name(&base));
+        let mut rows: Vec<RevertRow> = AfterRevert::ALL
+            .iter()
+            .map(|a| RevertRow::After(*a))
+            .collect();
+        rows.push(RevertRow::Safety);
+        if vm_active {
+            rows.push(RevertRow::StopFirst);
+        }
+        let mut d = Self {
             domain: domain.to_string(),
             snapshot: target.name.clone(),
             snapshot_created: local_time(target.created, false),
-            since: current.unwrap_or_else(|| target.name.clone()),
             vm_active,
             after: AfterRevert::Saved,
-            safety: safety_possible,
+            safety: true,
             safety_name,
-            safety_summary,
-            safety_possible,
-            safety_needed,
+            stop_first: false,
+            rows,
             focus: 0,
+            scroll: 0,
+            layout,
+            ability,
+            plan: None,
+        };
+        d.replan();
+        // A transient domain cannot be left shut off: start on the first state libvirt takes.
+        if d.plan.as_ref().is_some_and(|p| p.after.state == "unknown") {
+            d.after = AfterRevert::Running;
+            d.replan();
+        }
+        d
+    }
+
+    pub fn options(&self) -> RevertOptions {
+        RevertOptions {
+            after: self.after,
+            safety: self.safety.then(|| self.safety_name.clone()),
+            stop_first: self.stop_first,
         }
     }
 
-    /// The sentence saying what is lost.
-    pub fn loss(&self) -> String {
-        let what = if self.vm_active {
-            "disk changes, and the running memory"
-        } else {
-            "disk changes"
+    pub fn replan(&mut self) {
+        self.plan = self
+            .layout
+            .as_deref()
+            .map(|l| plan_revert(l, &self.snapshot, &self.options(), &self.ability));
+    }
+
+    /// The plan in words; a placeholder while the facts are read.
+    pub fn lines(&self) -> Vec<PlanLine> {
+        match &self.plan {
+            Some(p) => revert_lines(p),
+            None => vec![PlanLine {
+                tone: crate::model::storage::render::Tone::Plain,
+                text: "Reading the VM's disks and snapshots...".into(),
+            }],
+        }
+    }
+
+    /// What an after-state choice leads to for this snapshot, e.g. "shut off".
+    pub fn after_label(&self, after: AfterRevert) -> String {
+        let Some(layout) = self.layout.as_deref() else {
+            return after.label().to_string();
         };
-        format!(
-            "The current state of {} since {} will be discarded ({what}).",
-            self.domain, self.since
-        )
+        let probe = RevertOptions {
+            after,
+            safety: None,
+            stop_first: false,
+        };
+        let p = plan_revert(layout, &self.snapshot, &probe, &self.ability);
+        match (after, p.after.state) {
+            (_, "unknown") => format!("{} (not possible here)", after.label()),
+            (AfterRevert::Saved, state) => format!("{}: {state}", after.label()),
+            (_, state) => state.to_string(),
+        }
     }
 
     pub fn job(&self) -> Job {
@@ -132,58 +150,61 @@ impl RevertDialog {
             domain: self.domain.clone(),
             snapshot: self.snapshot.clone(),
             after: self.after,
-            force: ForcePolicy::Ask,
             safety: self.safety.then(|| self.safety_name.clone()),
+            stop_first: self.stop_first,
         })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteOption {
     pub mode: DeleteMode,
-    /// Why libvirt would refuse it; the option is shown disabled.
-    pub refusal: Option<String>,
-    pub summary: Vec<String>,
+    pub plan: DeletePlan,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl DeleteOption {
+    pub fn refusal(&self) -> Option<&str> {
+        self.plan.refusal.as_ref().map(|r| r.reason.as_str())
+    }
+
+    pub fn lines(&self) -> Vec<PlanLine> {
+        delete_lines(&self.plan)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeleteDialog {
     pub domain: String,
     pub snapshot: String,
+    /// Empty while the facts are read.
     pub options: Vec<DeleteOption>,
     pub choice: usize,
-    pub external: bool,
+    pub scroll: u16,
 }
 
 impl DeleteDialog {
-    pub fn new(
-        tree: &SnapshotTree,
-        domain: &str,
-        snapshot: &str,
-        libvirt_version: u64,
-        vm_active: bool,
-    ) -> Self {
-        let options: Vec<DeleteOption> = DeleteMode::ALL
-            .iter()
-            .map(|&mode| DeleteOption {
-                mode,
-                refusal: delete_refusal(tree, snapshot, mode, libvirt_version, vm_active),
-                summary: delete_summary(tree, snapshot, mode),
+    pub fn new(layout: Option<&Layout>, domain: &str, snapshot: &str) -> Self {
+        let options: Vec<DeleteOption> = layout
+            .map(|l| {
+                DeleteMode::ALL
+                    .iter()
+                    .map(|&mode| DeleteOption {
+                        mode,
+                        plan: plan_delete(l, snapshot, mode),
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         let choice = options
             .iter()
-            .position(|o| o.refusal.is_none())
+            .position(|o| o.plan.refusal.is_none())
             .unwrap_or(0);
-        let external = tree
-            .get(snapshot)
-            .is_some_and(|s| s.location == SnapshotLocation::External);
         Self {
             domain: domain.to_string(),
             snapshot: snapshot.to_string(),
             options,
             choice,
-            external,
+            scroll: 0,
         }
     }
 
@@ -226,20 +247,31 @@ pub fn on_revert_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     let Some(Overlay::Revert(d)) = app.overlay.as_mut() else {
         return Vec::new();
     };
+    let n = d.rows.len().max(1);
     match key.code {
         KeyCode::Esc => app.overlay = None,
-        KeyCode::Char('j') | KeyCode::Down | KeyCode::Tab => d.focus = (d.focus + 1) % REVERT_ROWS,
-        KeyCode::Char('k') | KeyCode::Up | KeyCode::BackTab => {
-            d.focus = (d.focus + REVERT_ROWS - 1) % REVERT_ROWS
+        KeyCode::Char('j') | KeyCode::Down | KeyCode::Tab => d.focus = (d.focus + 1) % n,
+        KeyCode::Char('k') | KeyCode::Up | KeyCode::BackTab => d.focus = (d.focus + n - 1) % n,
+        KeyCode::PageDown => d.scroll = d.scroll.saturating_add(5),
+        KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(5),
+        KeyCode::Char(' ') => {
+            match d.rows.get(d.focus) {
+                Some(RevertRow::After(a)) => d.after = *a,
+                Some(RevertRow::Safety) => d.safety = !d.safety,
+                Some(RevertRow::StopFirst) => d.stop_first = !d.stop_first,
+                None => {}
+            }
+            d.replan();
         }
-        KeyCode::Char(' ') => match d.focus {
-            0 => d.after = AfterRevert::Saved,
-            1 => d.after = AfterRevert::Running,
-            2 => d.after = AfterRevert::Paused,
-            _ if d.safety_possible => d.safety = !d.safety,
-            _ => app.status = Some(format!("safety snapshot {}", d.safety_summary)),
-        },
         KeyCode::Enter => {
+            let Some(plan) = &d.plan else {
+                app.status = Some("still reading the VM's disks and snapshots".into());
+                return Vec::new();
+            };
+            if let Some(r) = &plan.refusal {
+                app.status = Some(format!("cannot revert: {}", r.reason));
+                return Vec::new();
+            }
             let job = d.job();
             let name = d.snapshot.clone();
             app.overlay = None;
@@ -258,13 +290,22 @@ pub fn on_delete_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     let n = d.options.len().max(1);
     match key.code {
         KeyCode::Esc => app.overlay = None,
-        KeyCode::Char('j') | KeyCode::Down | KeyCode::Tab => d.choice = (d.choice + 1) % n,
-        KeyCode::Char('k') | KeyCode::Up | KeyCode::BackTab => d.choice = (d.choice + n - 1) % n,
+        KeyCode::Char('j') | KeyCode::Down | KeyCode::Tab => {
+            d.choice = (d.choice + 1) % n;
+            d.scroll = 0;
+        }
+        KeyCode::Char('k') | KeyCode::Up | KeyCode::BackTab => {
+            d.choice = (d.choice + n - 1) % n;
+            d.scroll = 0;
+        }
+        KeyCode::PageDown => d.scroll = d.scroll.saturating_add(5),
+        KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(5),
         KeyCode::Enter => {
             let Some(option) = d.chosen() else {
+                app.status = Some("still reading the VM's disks and snapshots".into());
                 return Vec::new();
             };
-            if let Some(why) = &option.refusal {
+            if let Some(why) = option.refusal() {
                 app.status = Some(format!("cannot delete this way: {why}"));
                 return Vec::new();
             }
@@ -272,7 +313,6 @@ pub fn on_delete_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 domain: d.domain.clone(),
                 snapshot: d.snapshot.clone(),
                 mode: option.mode,
-                external: d.external,
             });
             app.overlay = None;
             return vec![app.start_job(job)];

@@ -8,7 +8,6 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::snapshot_dialogs::{self, DeleteDialog, DescribeDialog, RevertDialog};
 use super::{App, Command, Overlay, Screen};
-use crate::libvirt::jobs::revert::revert_refusal;
 use crate::libvirt::snapshots::DomainSnapshots;
 use crate::model::inventory::DomainInfo;
 use crate::model::snapshot::{SnapshotInfo, SnapshotTree, TreeRow};
@@ -176,6 +175,14 @@ pub fn open(app: &mut App) -> Vec<Command> {
 
 /// The worker's answer to `LoadSnapshots`; answers for a view no longer open are dropped.
 pub fn on_loaded(app: &mut App, domain: &str, result: Result<DomainSnapshots, String>) {
+    // An open create dialog for this domain plans against the same facts.
+    if let (Some(Overlay::CreateSnapshot(d)), Ok(data)) = (app.overlay.as_mut(), &result) {
+        if d.domain == domain {
+            if let Some(facts) = data.storage.as_deref() {
+                d.layout = Some(Box::new(crate::model::storage::Layout::new(facts)));
+            }
+        }
+    }
     let page = layout(app).tree_rows;
     let Some(v) = view_mut(app).filter(|v| v.domain == domain) else {
         return;
@@ -309,26 +316,18 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
         ));
         return Vec::new();
     }
-    let libvirt_version = app.host.as_ref().map_or(0, |h| h.libvirt_version);
     match key {
         'r' => {
-            if let Some(why) = revert_refusal(&info, libvirt_version) {
-                app.status = Some(format!("cannot revert: {why}"));
-                return Vec::new();
-            }
             let dialog = RevertDialog::new(app, &domain, &info);
             app.overlay = Some(Overlay::Revert(Box::new(dialog)));
         }
         'd' => {
-            let vm_active = app
-                .list
-                .rows
-                .iter()
-                .find(|r| r.name == domain)
-                .and_then(|r| r.state)
-                .is_some_and(|s| s.is_active());
-            let dialog =
-                DeleteDialog::new(&v.tree, &domain, &info.name, libvirt_version, vm_active);
+            let layout = v
+                .data
+                .storage
+                .as_deref()
+                .map(crate::model::storage::Layout::new);
+            let dialog = DeleteDialog::new(layout.as_ref(), &domain, &info.name);
             app.overlay = Some(Overlay::Delete(Box::new(dialog)));
         }
         'e' => {
@@ -353,6 +352,15 @@ pub fn init_local_offset() {
 
 fn local_offset() -> UtcOffset {
     LOCAL_OFFSET.get().copied().unwrap_or(UtcOffset::UTC)
+}
+
+/// `pre-revert-YYYYMMDD-HHMMSS` in local time: the safety snapshot's name before it is made
+/// unique.
+pub fn safety_base_name(now: i64) -> String {
+    let stamp = local_time(now, true)
+        .replace(['-', ':'], "")
+        .replace(' ', "-");
+    format!("pre-revert-{stamp}")
 }
 
 /// `2026-11-26 14:05` in local time (UTC when the zone is unknown).

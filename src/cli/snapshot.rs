@@ -12,6 +12,7 @@ use crate::libvirt::jobs::JobContext;
 use crate::libvirt::jobs::JobUpdate;
 use crate::libvirt::open;
 use crate::libvirt::worker::Event;
+use crate::model::snapshot::SnapshotLocation;
 
 /// `snapshot create`'s arguments, parsed by clap straight into this struct.
 #[derive(Debug, clap::Args)]
@@ -32,6 +33,26 @@ pub struct CreateArgs {
     /// Print the created snapshot as JSON
     #[arg(long)]
     pub json: bool,
+    /// Take this kind even though the domain's snapshots are of the other kind (mixing kinds
+    /// on one disk blocks later reverts; virtsnap says which before asking for this)
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<Kind>,
+}
+
+/// `--kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Internal,
+    External,
+}
+
+impl From<Kind> for SnapshotLocation {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Internal => SnapshotLocation::Internal,
+            Kind::External => SnapshotLocation::External,
+        }
+    }
 }
 
 pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
@@ -51,6 +72,7 @@ pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
         description: args.description.clone(),
         memory: args.memory,
         quiesce: args.quiesce,
+        location: args.kind.map(SnapshotLocation::from),
     };
     // Steps go to stderr (the JSON on stdout stays clean); no job here asks a question.
     let emit = |e: Event| {

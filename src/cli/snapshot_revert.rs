@@ -1,80 +1,150 @@
-//! `virtsnap snapshot revert DOMAIN NAME [--running|--paused] [--force]
-//! [--no-safety-snapshot]`: the TUI's revert job, with refusals before anything changes.
+//! `virtsnap snapshot revert DOMAIN NAME [--running|--paused] [--no-safety-snapshot]
+//! [--stop-first] [--dry-run] [--json]`: the TUI's revert plan and job. The plan is printed
+//! first; a revert that would lose data somebody needs is refused (exit 3) before anything
+//! changes, with the ways out.
 
+use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use serde::Serialize;
 use virt::connect::Connect;
 
-use super::snapshot_list::read_tree;
 use super::{print_out, CliError, Target};
-use crate::app::snapshot_view::local_time;
-use crate::libvirt::jobs::revert::{self, revert_refusal, AfterRevert, ForcePolicy, RevertJob};
-use crate::libvirt::jobs::{JobContext, JobUpdate};
+use crate::app::snapshot_view::safety_base_name;
+use crate::libvirt::jobs::revert::{self, RevertError, RevertJob};
+use crate::libvirt::jobs::{JobContext, JobControl, JobUpdate};
 use crate::libvirt::open;
 use crate::libvirt::worker::Event;
+use crate::model::storage::render::{revert_lines, PlanLine};
+use crate::model::storage::{AfterRevert, RevertPlan};
 
+/// `snapshot revert`'s arguments.
+#[derive(Debug, clap::Args)]
 pub struct RevertArgs {
+    /// Domain name
     pub domain: String,
-    pub snapshot: String,
-    pub after: AfterRevert,
-    pub force: bool,
-    pub safety: bool,
+    /// Snapshot name
+    pub name: String,
+    /// Leave the VM running after the revert
+    #[arg(long, conflicts_with = "paused")]
+    pub running: bool,
+    /// Leave the VM paused after the revert
+    #[arg(long)]
+    pub paused: bool,
+    /// Do not take the safety snapshot: the current state is lost
+    #[arg(long)]
+    pub no_safety_snapshot: bool,
+    /// Shut the VM down gracefully first (then a safety snapshot of its disks can survive a
+    /// revert to an internal snapshot)
+    #[arg(long)]
+    pub stop_first: bool,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan (and the outcome) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RevertArgs {
+    fn after(&self) -> AfterRevert {
+        if self.running {
+            AfterRevert::Running
+        } else if self.paused {
+            AfterRevert::Paused
+        } else {
+            AfterRevert::Saved
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    plan: &'a RevertPlan,
+    /// The outcome line; absent for --dry-run and refusals.
+    outcome: Option<String>,
 }
 
 pub fn run(target: &Target, args: RevertArgs) -> Result<(), CliError> {
-    if target.connect.readonly {
+    if target.connect.readonly && !args.dry_run {
         return Err(CliError::Refused(
             "read-only connection: snapshots cannot be reverted".into(),
         ));
     }
-    let tree = read_tree(target, &args.domain)?;
-    let info = tree.get(&args.snapshot).ok_or_else(|| {
-        CliError::Runtime(format!(
-            "'{}' has no snapshot named '{}'",
-            args.domain, args.snapshot
-        ))
-    })?;
     let conn = open(&target.connect)?;
-    let version = conn.lib_version().map_or(0, u64::from);
-    if let Some(why) = revert_refusal(info, version) {
-        return Err(CliError::Refused(format!("not reverted: {why}")));
-    }
-    let stamp = local_time(super::snapshot_list::unix_now() as i64, true)
-        .replace(['-', ':'], "")
-        .replace(' ', "-");
-    let job = RevertJob {
+    let now = crate::libvirt::storage::unix_now();
+    let mut job = RevertJob {
         domain: args.domain.clone(),
-        snapshot: args.snapshot.clone(),
-        after: args.after,
-        force: if args.force {
-            ForcePolicy::Always
-        } else {
-            ForcePolicy::Never
-        },
-        safety: args.safety.then(|| format!("pre-revert-{stamp}")),
+        snapshot: args.name.clone(),
+        after: args.after(),
+        safety: (!args.no_safety_snapshot).then(|| safety_base_name(now)),
+        stop_first: args.stop_first,
     };
-    let done = run_job(&conn, |ctx| revert::run(ctx, &job)).map_err(CliError::Runtime)?;
+    let (layout, plan) = revert::plan(&conn, &job).map_err(CliError::Runtime)?;
+    if let Some(base) = &job.safety {
+        job.safety = Some(layout.unique_name(base));
+    }
+    if args.json && (args.dry_run || plan.is_refused()) {
+        print_json(&Report {
+            plan: &plan,
+            outcome: None,
+        })?;
+    } else if args.dry_run {
+        print_out(&lines_text(&revert_lines(&plan)))?;
+    } else {
+        eprint!("{}", lines_text(&revert_lines(&plan)));
+    }
+    if let Some(r) = &plan.refusal {
+        return Err(CliError::Refused(format!("not reverted: {}", r.reason)));
+    }
+    if args.dry_run {
+        return Ok(());
+    }
+    let done = run_job(&conn, |ctx| revert::run_planned(ctx, &job)).map_err(|e| match e {
+        RevertError::Refused(r) => CliError::Refused(format!("not reverted: {}", r.reason)),
+        RevertError::Failed(t) => CliError::Runtime(t),
+    })?;
+    if args.json {
+        return print_json(&Report {
+            plan: &plan,
+            outcome: Some(done),
+        });
+    }
     print_out(&format!("{done}\n"))
 }
 
-/// Runs a job on this thread, its steps on stderr. No job run here asks a question: the CLI
-/// decides everything up front through its flags.
-pub fn run_job(
-    conn: &Connect,
-    f: impl FnOnce(&JobContext) -> Result<String, String>,
-) -> Result<String, String> {
-    let emit = |e: Event| {
-        if let Event::Job {
+fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print_out(&text)
+}
+
+/// Plan lines as text, one per line.
+pub fn lines_text(lines: &[PlanLine]) -> String {
+    lines.iter().map(|l| format!("{}\n", l.text)).collect()
+}
+
+/// Runs a job on this thread, its steps on stderr. The CLI decides everything up front
+/// through its flags: a question a job asks (force it off?) is answered "no", and said.
+pub fn run_job<T, E>(conn: &Connect, f: impl FnOnce(&JobContext) -> Result<T, E>) -> Result<T, E> {
+    let (controls_tx, controls) = std::sync::mpsc::channel();
+    let emit = move |e: Event| match e {
+        Event::Job {
             update: JobUpdate::Step(step),
             ..
-        } = e
-        {
-            eprintln!("{step}...");
+        } => {
+            let _ = writeln!(std::io::stderr(), "{step}...");
         }
+        Event::Job {
+            update: JobUpdate::Question(q),
+            ..
+        } => {
+            let _ = writeln!(std::io::stderr(), "{} -> {}", q.text, q.no);
+            let _ = controls_tx.send(JobControl::Answer(false));
+        }
+        _ => {}
     };
-    // The sender stays alive so the job's waits time out normally instead of seeing a cancel.
-    let (_controls_tx, controls) = std::sync::mpsc::channel();
     let ctx = JobContext {
         conn,
         id: 0,

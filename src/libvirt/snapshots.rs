@@ -21,6 +21,9 @@ pub struct DomainSnapshots {
     pub file_sizes: Vec<(String, u64)>,
     /// Snapshots whose XML could not be read: (name, why). They are left out of the tree.
     pub unreadable: Vec<(String, String)>,
+    /// The storage facts read with them, for the revert, delete and create plans; None when
+    /// only the listing was read (`snapshot list`).
+    pub storage: Option<Box<crate::model::storage::StorageFacts>>,
 }
 
 impl DomainSnapshots {
@@ -83,11 +86,7 @@ pub fn create_from_plan(dom: &Domain, plan: &SnapshotPlan) -> Result<DomainSnaps
 
 /// Whether paths libvirt reports are paths on this machine.
 fn is_local(conn: &Connect) -> bool {
-    let Ok(uri) = conn.uri() else { return false };
-    match uri.split_once("://") {
-        Some((_, rest)) => rest.starts_with('/') || rest.is_empty(),
-        None => true,
-    }
+    conn.uri().is_ok_and(|u| super::storage::uri_is_local(&u))
 }
 
 fn file_sizes(snapshots: &[SnapshotInfo]) -> Vec<(String, u64)> {

@@ -31,13 +31,13 @@ pub struct RuleInput<'a> {
     pub libvirt_version: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub memory: MemoryVerdict,
     pub disk_only: DiskOnlyVerdict,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemoryVerdict {
     /// Some memory snapshot (internal or external) can be taken now.
     pub allowed: bool,
@@ -76,7 +76,7 @@ impl MemoryVerdict {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Blocker {
     /// Short machine word: `invtsc`, `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`.
     pub kind: String,
@@ -91,7 +91,7 @@ pub enum Remedy {
     PinTscFrequency { hz: u64 },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiskOnlyVerdict {
     pub allowed: bool,
     pub quiesce: bool,

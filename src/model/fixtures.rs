@@ -19,3 +19,27 @@ pub fn host(name: &str) -> HostCapabilities {
     HostCapabilities::from_xml(&text(&format!("host/{name}.xml")))
         .unwrap_or_else(|e| panic!("host/{name}.xml: {e}"))
 }
+
+/// The memory rule's verdict for a shut-off qcow2 VM (memory not applicable, disks fine).
+pub fn shut_off_verdict() -> super::Verdict {
+    let d = domain("custom-qemu64-live");
+    super::evaluate(&super::RuleInput {
+        persistent: &d,
+        live: None,
+        host: Some(&host("qemu-system")),
+        state: super::DomainState::Shutoff,
+        libvirt_version: 11_003_000,
+    })
+}
+
+/// The verdict for a running VM whose memory state can be captured both ways.
+pub fn running_verdict() -> super::Verdict {
+    let d = domain("custom-qemu64-live");
+    super::evaluate(&super::RuleInput {
+        persistent: &d,
+        live: Some(&d),
+        host: Some(&host("qemu-system")),
+        state: super::DomainState::Running,
+        libvirt_version: 11_003_000,
+    })
+}

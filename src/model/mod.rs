@@ -6,6 +6,7 @@ pub mod inventory;
 pub mod qcow2;
 pub mod remedy;
 pub mod snapshot;
+pub mod storage;
 mod xml;
 
 #[cfg(test)]

@@ -1,32 +1,37 @@
-//! The delete confirmation: the four choices (refused ones disabled with libvirt's reason),
-//! how many snapshots go and what happens to the files.
+//! The delete confirmation: the four choices (refused ones marked, with libvirt's or
+//! virtsnap's reason), and the chosen one's plan: which snapshots go, what happens to the
+//! files, what stays on disk and what libvirt will refuse afterwards.
 
+use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::jobs::{centered, modal_block};
+use super::plan_lines::styled;
 use super::theme::key_hints;
 use super::Theme;
 use crate::app::snapshot_dialogs::DeleteDialog;
 
 pub fn draw(frame: &mut Frame, d: &DeleteDialog, theme: &Theme) {
-    let area = centered(frame.area(), 76, 18);
+    let area = centered(frame.area(), 78, 22);
     let block = modal_block(
         frame,
         area,
         format!(" Delete snapshot {} of {} ", d.snapshot, d.domain),
         theme,
     );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     let (on, off) = if theme.ascii {
         ("(*)", "( )")
     } else {
         ("(•)", "( )")
     };
-    let mut lines = Vec::new();
+    let mut choices = Vec::new();
     for (i, option) in d.options.iter().enumerate() {
         let chosen = i == d.choice;
-        let mut style = if option.refusal.is_some() {
+        let mut style = if option.refusal().is_some() {
             theme.dim()
         } else {
             Default::default()
@@ -35,39 +40,41 @@ pub fn draw(frame: &mut Frame, d: &DeleteDialog, theme: &Theme) {
             style = style.patch(theme.selected());
         }
         let mut text = format!("{} {}", if chosen { on } else { off }, option.mode.label());
-        if option.refusal.is_some() {
+        if option.refusal().is_some() {
             text.push_str("  (not possible)");
         }
-        lines.push(Line::from(vec![
+        choices.push(Line::from(vec![
             Span::raw(if chosen { "> " } else { "  " }),
             Span::styled(text, style),
         ]));
     }
-    lines.push(Line::raw(""));
-    if let Some(option) = d.chosen() {
-        match &option.refusal {
-            Some(why) => lines.push(Line::styled(format!("Not possible: {why}"), theme.bad())),
-            None => {
-                for (i, l) in option.summary.iter().enumerate() {
-                    let style = if i == 0 {
-                        theme.warn()
-                    } else {
-                        Default::default()
-                    };
-                    lines.push(Line::styled(l.clone(), style));
-                }
-            }
-        }
-    }
-    lines.push(Line::raw(""));
-    lines.push(key_hints(
-        &[("Enter", "delete"), ("j/k", "choose"), ("Esc", "cancel")],
-        theme,
-    ));
+    let plan = match d.chosen() {
+        Some(option) => styled(&option.lines(), theme),
+        None => vec![Line::raw("Reading the VM's disks and snapshots...")],
+    };
+    let [head, body, keys] = Layout::vertical([
+        Constraint::Length(choices.len() as u16 + 1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(choices), head);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
+        Paragraph::new(plan)
+            .wrap(Wrap { trim: false })
+            .scroll((d.scroll, 0)),
+        body,
+    );
+    frame.render_widget(
+        Paragraph::new(key_hints(
+            &[
+                ("Enter", "delete"),
+                ("j/k", "choose"),
+                ("PgDn", "more"),
+                ("Esc", "cancel"),
+            ],
+            theme,
+        )),
+        keys,
     );
 }

@@ -10,6 +10,7 @@ mod header;
 mod help;
 pub mod jobs;
 mod message;
+mod plan_lines;
 mod revert_dialog;
 pub mod snapshot_detail;
 pub mod snapshot_dialog;

@@ -1,101 +1,93 @@
-//! The revert confirmation: what is lost, where the VM is left, and the safety snapshot.
+//! The revert confirmation: where the VM is left, the safety snapshot, shutting down first,
+//! and the plan: what is rewritten, created, deleted and discarded, or why it is refused.
 
+use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::jobs::{centered, modal_block};
+use super::plan_lines::styled;
 use super::theme::key_hints;
 use super::Theme;
-use crate::app::snapshot_dialogs::RevertDialog;
-use crate::libvirt::jobs::revert::AfterRevert;
+use crate::app::snapshot_dialogs::{RevertDialog, RevertRow};
 
 pub fn draw(frame: &mut Frame, d: &RevertDialog, theme: &Theme) {
-    let area = centered(frame.area(), 76, 18);
+    let area = centered(frame.area(), 78, 22);
     let block = modal_block(
         frame,
         area,
         format!(" Revert {} to {} ", d.domain, d.snapshot),
         theme,
     );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     let (radio_on, radio_off, box_on, box_off) = if theme.ascii {
         ("(*)", "( )", "[x]", "[ ]")
     } else {
         ("(•)", "( )", "[x]", "[ ]")
     };
-    let cursor = |row: usize| if d.focus == row { "> " } else { "  " };
-    let mut lines = vec![
-        Line::styled(d.loss(), theme.warn()),
+    let kind = d
+        .plan
+        .as_ref()
+        .and_then(|p| p.location)
+        .map_or("", |l| l.as_str());
+    let mut top = vec![
         Line::raw(format!(
-            "Target: {} (created {})",
+            "Target: {} ({kind} snapshot, created {})",
             d.snapshot, d.snapshot_created
         )),
-        Line::raw(""),
         Line::styled("After the revert, leave the VM", theme.heading()),
     ];
-    for (row, after) in [
-        AfterRevert::Saved,
-        AfterRevert::Running,
-        AfterRevert::Paused,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mark = if d.after == after {
-            radio_on
-        } else {
-            radio_off
-        };
-        let style = if d.focus == row {
+    for (i, row) in d.rows.iter().enumerate() {
+        let style = if d.focus == i {
             theme.selected()
         } else {
             Default::default()
         };
-        lines.push(Line::from(vec![
-            Span::raw(cursor(row)),
-            Span::styled(format!("{mark} {}", after.label()), style),
+        let text = match row {
+            RevertRow::After(a) => {
+                let mark = if d.after == *a { radio_on } else { radio_off };
+                format!("{mark} {}", d.after_label(*a))
+            }
+            RevertRow::Safety => {
+                let mark = if d.safety { box_on } else { box_off };
+                format!("{mark} Take a safety snapshot first ({})", d.safety_name)
+            }
+            RevertRow::StopFirst => {
+                let mark = if d.stop_first { box_on } else { box_off };
+                format!("{mark} Shut the VM down first")
+            }
+        };
+        top.push(Line::from(vec![
+            Span::raw(if d.focus == i { "> " } else { "  " }),
+            Span::styled(text, style),
         ]));
     }
-    lines.push(Line::raw(""));
-    let mark = if d.safety { box_on } else { box_off };
-    let style = match (d.focus == 3, d.safety_possible) {
-        (true, _) => theme.selected(),
-        (false, false) => theme.dim(),
-        (false, true) => Default::default(),
-    };
-    lines.push(Line::from(vec![
-        Span::raw(cursor(3)),
-        Span::styled(
-            format!("{mark} Take a safety snapshot of the current state first"),
-            style,
-        ),
-    ]));
-    let what = if d.safety_possible {
-        format!("{}: {}", d.safety_name, d.safety_summary)
-    } else {
-        d.safety_summary.clone()
-    };
-    lines.push(Line::styled(format!("      {what}"), theme.dim()));
-    if !d.safety && d.safety_needed {
-        lines.push(Line::styled(
-            "      Without it, the current state cannot be recovered.",
-            theme.bad(),
-        ));
-    }
-    lines.push(Line::raw(""));
-    lines.push(key_hints(
-        &[
-            ("Enter", "revert"),
-            ("j/k", "move"),
-            ("Space", "choose"),
-            ("Esc", "cancel"),
-        ],
-        theme,
-    ));
+    let [head, plan, keys] = Layout::vertical([
+        Constraint::Length(top.len() as u16 + 1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(top), head);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
+        Paragraph::new(styled(&d.lines(), theme))
+            .wrap(Wrap { trim: false })
+            .scroll((d.scroll, 0)),
+        plan,
+    );
+    frame.render_widget(
+        Paragraph::new(key_hints(
+            &[
+                ("Enter", "revert"),
+                ("j/k", "move"),
+                ("Space", "choose"),
+                ("PgDn", "more"),
+                ("Esc", "cancel"),
+            ],
+            theme,
+        )),
+        keys,
     );
 }

@@ -351,15 +351,53 @@ mod tests {
             crate::ui::tests::demo_host(),
         ))));
         let name = row.name.clone();
+        let facts = storage_facts(&row);
         app.update(Msg::Worker(Event::DomainList(vec![row])));
         app.update(Msg::Tick { now: NOW });
-        snapshot_dialog::open(&mut app, &name, vec!["taken".into()], &|_| Some(free));
+        let cmds = snapshot_dialog::open(&mut app, &name, vec!["taken".into()], &|_| Some(free));
         assert!(
             matches!(app.overlay, Some(Overlay::CreateSnapshot(_))),
             "{:?}",
             app.status
         );
+        // The dialog asks for the domain's storage facts; the worker's answer arrives.
+        assert_eq!(
+            cmds,
+            vec![crate::app::Command::LoadSnapshots {
+                domain: name.clone()
+            }]
+        );
+        app.update(Msg::Worker(Event::Snapshots {
+            domain: name.clone(),
+            result: Ok(Box::new(crate::libvirt::snapshots::DomainSnapshots {
+                domain: name,
+                storage: Some(Box::new(facts)),
+                ..Default::default()
+            })),
+        }));
         app
+    }
+
+    /// What `libvirt::storage::read_facts` reads for a domain without snapshots.
+    fn storage_facts(row: &DomainInfo) -> crate::model::storage::StorageFacts {
+        let state = row.state.unwrap_or(DomainState::Shutoff);
+        let persistent = row.persistent.clone().unwrap();
+        crate::model::storage::StorageFacts {
+            domain: row.name.clone(),
+            state,
+            persistent: true,
+            managed_save: false,
+            config: row.live.clone().unwrap_or_else(|| persistent.clone()),
+            persistent_config: row.live.as_ref().map(|_| persistent),
+            snapshots: Vec::new(),
+            current: None,
+            images: Vec::new(),
+            volumes: Vec::new(),
+            libvirt_version: 11_003_000,
+            local: true,
+            now: NOW as i64,
+            existing: Vec::new(),
+        }
     }
 
     fn render(app: &App, ascii: bool) -> String {

@@ -3,14 +3,15 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::{App, Command, Msg, Overlay, Screen};
-use crate::libvirt::jobs::delete::DeleteMode;
-use crate::libvirt::jobs::revert::AfterRevert;
 use crate::libvirt::jobs::Job;
 use crate::libvirt::snapshots::DomainSnapshots;
 use crate::libvirt::worker::Event;
 use crate::model::snapshot::{
     DiskSnapshotMode, MemoryMode, SnapshotDisk, SnapshotInfo, SnapshotLocation, SnapshotState,
 };
+use crate::model::storage::fixture::Fake;
+use crate::model::storage::{AfterRevert, DeleteMode};
+use crate::model::DomainState;
 use crate::ui::tests::{app_with, mixed_rows, render};
 use crate::ui::Theme;
 
@@ -63,16 +64,36 @@ fn snap(name: &str, parent: Option<&str>, hours_ago: i64, external: bool) -> Sna
         memory_file: None,
         location,
         disks,
-        domain: None,
+        revert_disks: Vec::new(),
+        domain: Some(Box::new(fake().config())),
         raw_xml: format!("<domainsnapshot>\n  <name>{name}</name>\n</domainsnapshot>"),
+    }
+}
+
+/// web-passthrough as the storage model sees it: running, one qcow2 disk.
+fn fake() -> Fake {
+    Fake::new("web-passthrough", DomainState::Running)
+}
+
+/// The listing plus the storage facts the worker reads with it.
+fn with_storage(snapshots: Vec<SnapshotInfo>, current: &str) -> DomainSnapshots {
+    let mut facts = fake().build();
+    facts.snapshots = snapshots.clone();
+    facts.current = Some(current.into());
+    DomainSnapshots {
+        domain: "web-passthrough".into(),
+        snapshots,
+        current: Some(current.into()),
+        file_sizes: vec![],
+        unreadable: vec![],
+        storage: Some(Box::new(facts)),
     }
 }
 
 /// A nested tree on web-passthrough (running): two roots, a branch, the current one deep.
 fn nested() -> DomainSnapshots {
-    DomainSnapshots {
-        domain: "web-passthrough".into(),
-        snapshots: vec![
+    with_storage(
+        vec![
             snap("base-install", None, 24 * 40, false),
             snap("before-upgrade", Some("base-install"), 50, false),
             snap("after-upgrade", Some("before-upgrade"), 26, false),
@@ -80,10 +101,8 @@ fn nested() -> DomainSnapshots {
             snap("experiment", Some("before-upgrade"), 30, false),
             snap("other-root", None, 2, false),
         ],
-        current: Some("hotfix-1".into()),
-        file_sizes: vec![],
-        unreadable: vec![],
-    }
+        "hotfix-1",
+    )
 }
 
 fn key(c: KeyCode) -> Msg {
@@ -137,25 +156,59 @@ fn tree_160x48_side_by_side_ascii() {
 }
 
 #[test]
-fn revert_dialog() {
+fn revert_dialog_refuses_when_no_safety_snapshot_survives_and_offers_the_ways_out() {
+    // The signature case: web-passthrough is a running host-passthrough VM with invtsc (no
+    // memory state), and its snapshots are internal. A safety snapshot would have to be
+    // internal, which needs memory state, or external, which the revert destroys.
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = opened(nested(), w, h);
+        app.update(key(KeyCode::Char('k')));
+        app.update(key(KeyCode::Char('r')));
+        let Some(Overlay::Revert(d)) = &app.overlay else {
+            panic!("no revert dialog: {:?}", app.status)
+        };
+        assert_eq!(d.snapshot, "after-upgrade");
+        assert!(d.safety, "the safety snapshot is on by default");
+        let plan = d.plan.as_ref().expect("planned");
+        let refusal = plan.refusal.as_ref().expect("refused up front");
+        assert!(
+            refusal.reason.contains("no safety snapshot"),
+            "{}",
+            refusal.reason
+        );
+        assert_eq!(
+            plan.discarded,
+            [
+                "changes to the disks since 'hotfix-1'",
+                "the running memory (unsaved work in the guest)"
+            ]
+        );
+        insta::assert_snapshot!(
+            format!("revert_dialog_refused_{w}x{h}"),
+            render(&app, UNICODE, w, h)
+        );
+        // Enter on a refused plan says why and starts nothing.
+        assert!(app.update(key(KeyCode::Enter)).is_empty());
+        assert!(app.status.as_deref().unwrap().contains("cannot revert"));
+    }
     let mut app = opened(nested(), 100, 30);
     app.update(key(KeyCode::Char('k')));
     app.update(key(KeyCode::Char('r')));
-    let Some(Overlay::Revert(d)) = &app.overlay else {
-        panic!("no revert dialog: {:?}", app.status)
-    };
-    assert_eq!(d.snapshot, "after-upgrade");
-    assert!(d.safety, "the safety snapshot is on by default");
-    assert_eq!(
-        d.loss(),
-        "The current state of web-passthrough since hotfix-1 will be discarded (disk changes, and the running memory)."
-    );
-    insta::assert_snapshot!(render(&app, UNICODE, 100, 30));
-    // Choose "running", turn the safety snapshot off, confirm: one job, the dialog closes.
-    app.update(key(KeyCode::Down));
+    // The way out: shut down first (the last row), then an internal safety snapshot survives.
+    for _ in 0..4 {
+        app.update(key(KeyCode::Down));
+    }
     app.update(key(KeyCode::Char(' ')));
-    app.update(key(KeyCode::Down));
-    app.update(key(KeyCode::Down));
+    let Some(Overlay::Revert(d)) = &app.overlay else {
+        panic!("closed")
+    };
+    assert!(d.stop_first);
+    assert!(d.plan.as_ref().unwrap().refusal.is_none(), "{:?}", d.plan);
+    insta::assert_snapshot!("revert_dialog_stop_first", render(&app, UNICODE, 100, 30));
+    // Choose "running" too, confirm: one job, the dialog closes.
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Up));
     app.update(key(KeyCode::Char(' ')));
     let cmds = app.update(key(KeyCode::Enter));
     let [Command::StartJob {
@@ -166,16 +219,17 @@ fn revert_dialog() {
         panic!("{cmds:?}")
     };
     assert_eq!(job.after, AfterRevert::Running);
-    assert_eq!(job.safety, None);
+    assert!(job.stop_first);
+    assert!(job.safety.as_deref().unwrap().starts_with("pre-revert-"));
     assert!(app.overlay.is_none());
 }
 
 #[test]
 fn delete_dialog_with_refused_choices() {
-    let mut data = nested();
+    let mut listed = nested().snapshots;
     // An external leaf under an internal parent: libvirt refuses deleting it (not metadata).
-    data.snapshots
-        .push(snap("ext-leaf", Some("hotfix-1"), 1, true));
+    listed.push(snap("ext-leaf", Some("hotfix-1"), 1, true));
+    let data = with_storage(listed, "hotfix-1");
     let mut app = opened(data, 100, 30);
     app.update(key(KeyCode::Char('d')));
     let Some(Overlay::Delete(d)) = &app.overlay else {
@@ -185,7 +239,7 @@ fn delete_dialog_with_refused_choices() {
     let refused: Vec<DeleteMode> = d
         .options
         .iter()
-        .filter(|o| o.refusal.is_some())
+        .filter(|o| o.refusal().is_some())
         .map(|o| o.mode)
         .collect();
     assert_eq!(
@@ -197,11 +251,7 @@ fn delete_dialog_with_refused_choices() {
     // Enter on a refused choice says why and deletes nothing.
     let cmds = app.update(key(KeyCode::Enter));
     assert!(cmds.is_empty());
-    assert!(app
-        .status
-        .as_deref()
-        .unwrap()
-        .contains("together with their children"));
+    assert!(app.status.as_deref().unwrap().contains("external children"));
     app.update(key(KeyCode::Esc));
     assert!(app.overlay.is_none());
 }
@@ -386,57 +436,4 @@ fn a_change_made_elsewhere_reloads_the_tree() {
             domain: "web-passthrough".into()
         }]
     );
-}
-
-#[test]
-fn delete_refusals_follow_libvirt() {
-    use crate::libvirt::jobs::delete::delete_refusal;
-    use crate::model::snapshot::SnapshotTree;
-    let tree = SnapshotTree::new(
-        vec![
-            snap("int-root", None, 10, false),
-            snap("ext-a", Some("int-root"), 9, true),
-            snap("ext-b", Some("ext-a"), 8, true),
-            snap("ext-side", Some("ext-a"), 7, true),
-            snap("ext-side-child", Some("ext-side"), 6, true),
-        ],
-        Some("ext-b".into()),
-    );
-    let refused = |name, mode, version| delete_refusal(&tree, name, mode, version, false);
-    // External under an internal parent.
-    assert!(refused("ext-a", DeleteMode::This, 11_003_000)
-        .unwrap()
-        .contains("parent 'int-root' is internal"));
-    // External with CHILDREN flags.
-    assert!(refused("ext-a", DeleteMode::WithChildren, 11_003_000)
-        .unwrap()
-        .contains("together with their children"));
-    assert!(refused("int-root", DeleteMode::ChildrenOnly, 11_003_000).is_some());
-    // A non-leaf external snapshot off the current branch.
-    assert!(refused("ext-side", DeleteMode::This, 11_003_000)
-        .unwrap()
-        .contains("not on the VM's current branch"));
-    // A leaf on the current branch is fine; so is metadata only, and old libvirt refuses.
-    assert_eq!(refused("ext-b", DeleteMode::This, 11_003_000), None);
-    assert_eq!(
-        refused("ext-side", DeleteMode::MetadataOnly, 11_003_000),
-        None
-    );
-    assert!(refused("ext-b", DeleteMode::This, 8_000_000)
-        .unwrap()
-        .contains("libvirt 9.0"));
-    // Running, the internal root sits under the overlays of the current branch.
-    assert!(
-        delete_refusal(&tree, "int-root", DeleteMode::This, 11_003_000, true)
-            .unwrap()
-            .contains("while the VM runs")
-    );
-    assert_eq!(
-        delete_refusal(&tree, "int-root", DeleteMode::This, 11_003_000, false),
-        None
-    );
-    // Reverting to an external snapshot needs 9.9.
-    let ext = tree.get("ext-b").unwrap();
-    assert!(crate::libvirt::jobs::revert::revert_refusal(ext, 9_008_000).is_some());
-    assert!(crate::libvirt::jobs::revert::revert_refusal(ext, 9_009_000).is_none());
 }

@@ -11,10 +11,11 @@ use virt::domain::Domain;
 use virt::sys;
 
 use super::JobContext;
-use crate::libvirt::inventory;
-use crate::model::snapshot::{plan_create, validate_name, SnapshotLocation, SnapshotPlan};
+use crate::libvirt::{inventory, storage};
+use crate::model::snapshot::{SnapshotLocation, SnapshotPlan};
+use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
 use crate::model::{
-    evaluate, explain_libvirt_error, DomainConfig, DomainState, HostCapabilities, RuleInput,
+    evaluate, explain_libvirt_error, DomainConfig, HostCapabilities, RuleInput, Verdict,
 };
 
 /// What the user asked for.
@@ -25,6 +26,8 @@ pub struct CreateJob {
     pub description: Option<String>,
     pub memory: bool,
     pub quiesce: bool,
+    /// The kind the admin confirmed when it differs from the tree's (None: follow the tree).
+    pub location: Option<SnapshotLocation>,
 }
 
 /// What was created, for the confirmation and `--json`.
@@ -60,172 +63,78 @@ pub struct Prepared {
     pub domain: Domain,
     pub plan: SnapshotPlan,
     pub xml: String,
+    pub layout: Layout,
     persistent: DomainConfig,
-    live: Option<DomainConfig>,
     host: Option<HostCapabilities>,
-    state: DomainState,
-    libvirt_version: u64,
-    memory_kib: u64,
 }
 
 impl Prepared {
     fn rule_input(&self) -> RuleInput<'_> {
         RuleInput {
             persistent: &self.persistent,
-            live: self.live.as_ref(),
+            live: self.layout.active().then_some(&self.layout.config),
             host: self.host.as_ref(),
-            state: self.state,
-            libvirt_version: self.libvirt_version,
+            state: self.layout.state,
+            libvirt_version: self.layout.libvirt_version,
         }
     }
 }
 
-/// Reads the domain, applies the rule, validates the name and plans; sends nothing that
-/// changes the VM.
+/// The memory rule's verdict for a domain whose storage facts were read.
+pub fn verdict_for(layout: &Layout, host: Option<&HostCapabilities>) -> Verdict {
+    let persistent = layout.persistent_config.as_ref().unwrap_or(&layout.config);
+    evaluate(&RuleInput {
+        persistent,
+        live: layout.active().then_some(&layout.config),
+        host,
+        state: layout.state,
+        libvirt_version: layout.libvirt_version,
+    })
+}
+
+/// Reads the domain, applies the rule, validates the name and plans (the one create decision,
+/// `model::storage::decide_create`); sends nothing that changes the VM.
 pub fn prepare(conn: &Connect, job: &CreateJob) -> Result<Prepared, CreateError> {
-    let failed = |what: &str, e: virt::error::Error| {
-        CreateError::Failed(format!("{what} of {}: {}", job.domain, e.message()))
-    };
     let domain =
         inventory::lookup(conn, &job.domain).map_err(|e| CreateError::Failed(e.to_string()))?;
-    let state = domain
-        .state()
-        .map(|(s, _)| inventory::state_from_virt(&s))
-        .map_err(|e| failed("reading the state", e))?;
-    let parse = |xml: String| {
-        DomainConfig::from_xml(&xml).map_err(|e| {
-            CreateError::Failed(format!(
-                "the definition of {} cannot be read: {e}",
-                job.domain
-            ))
-        })
-    };
-    let persistent = parse(
-        domain
-            .xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)
-            .map_err(|e| failed("reading the definition", e))?,
-    )?;
-    let live = if state.is_active() {
-        Some(parse(
-            domain
-                .xml_desc(0)
-                .map_err(|e| failed("reading the live definition", e))?,
-        )?)
-    } else {
-        None
-    };
+    let facts = storage::read_facts_of(conn, &domain, &job.domain)
+        .map_err(|e| CreateError::Failed(e.to_string()))?;
+    let layout = Layout::new(&facts);
     let host = conn
         .capabilities()
         .ok()
         .and_then(|x| HostCapabilities::from_xml(&x).ok());
-    let libvirt_version = conn.lib_version().map_or(0, u64::from);
-    let verdict = evaluate(&RuleInput {
-        persistent: &persistent,
-        live: live.as_ref(),
-        host: host.as_ref(),
-        state,
-        libvirt_version,
-    });
-    if job.memory && !verdict.memory.applicable {
-        return Err(CreateError::Refused(format!(
-            "{} is {}: there is no memory state to capture; leave memory out and the snapshot captures its disks",
-            job.domain,
-            state.label()
-        )));
-    }
-    if job.memory && !verdict.memory.allowed {
-        let text = verdict.memory.explanation().unwrap_or_else(|| {
-            let why: Vec<&str> = verdict
-                .memory
-                .blockers
-                .iter()
-                .map(|b| b.message.as_str())
-                .collect();
-            format!(
-                "Memory state of {} cannot be captured: {}",
-                job.domain,
-                why.join("; ")
-            )
-        });
-        return Err(CreateError::Refused(text));
-    }
-    if job.quiesce && !verdict.disk_only.quiesce {
-        let why = verdict
-            .disk_only
-            .quiesce_reason
-            .clone()
-            .unwrap_or_else(|| "no guest agent is connected".into());
-        return Err(CreateError::Refused(format!(
-            "cannot quiesce {}'s file systems: {why}",
-            job.domain
-        )));
-    }
-    if !job.memory && !verdict.disk_only.allowed {
-        let why = verdict.disk_only.reason.clone().unwrap_or_default();
-        return Err(CreateError::Refused(format!(
-            "cannot snapshot {}'s disks: {why}",
-            job.domain
-        )));
-    }
-    let existing: Vec<String> = domain
-        .list_all_snapshots(0)
-        .map_err(|e| failed("listing the snapshots", e))?
-        .iter()
-        .filter_map(|s| s.name().ok())
-        .collect();
-    let config = live.as_ref().unwrap_or(&persistent);
-    let existing_refs: Vec<&str> = existing.iter().map(String::as_str).collect();
-    let sources = overlay_sources(config);
-    validate_name(&job.name, &existing_refs, &sources)
-        .map_err(|e| CreateError::Refused(format!("snapshot name: {e}")))?;
-    let plan = plan_create(
-        config,
-        state,
-        job.memory,
-        job.quiesce,
-        verdict.memory.internal,
-        verdict.memory.external,
-        &job.name,
-        &memory_dir(config),
-    )
-    .map_err(|e| CreateError::Refused(e.to_string()))?;
+    let verdict = verdict_for(&layout, host.as_ref());
+    let intent = CreateIntent {
+        name: job.name.clone(),
+        memory: job.memory,
+        quiesce: job.quiesce,
+        location: job.location,
+    };
+    let plan = decide_create(&layout, &verdict, &intent).map_err(|d| match d {
+        CreateDenied::Refused(text) => CreateError::Refused(text),
+        CreateDenied::NeedsConfirmation { risk, location } => CreateError::Refused(format!(
+            "{risk} Confirm with --kind {} to create it anyway.",
+            location.as_str()
+        )),
+    })?;
     let mut request = plan.request.clone();
     request.description = job.description.clone().filter(|d| !d.is_empty());
     let xml = request
         .to_xml()
         .map_err(|e| CreateError::Refused(format!("the description cannot be stored: {e}")))?;
+    let persistent = facts
+        .persistent_config
+        .clone()
+        .unwrap_or_else(|| facts.config.clone());
     Ok(Prepared {
         domain,
         plan,
         xml,
-        memory_kib: config.memory_kib,
+        layout,
         persistent,
-        live,
         host,
-        state,
-        libvirt_version,
     })
-}
-
-/// Sources of the disks that get an overlay when the snapshot is external.
-pub fn overlay_sources(config: &DomainConfig) -> Vec<&str> {
-    config
-        .disks
-        .iter()
-        .filter(|d| d.is_writable())
-        .filter_map(|d| d.source.as_deref())
-        .collect()
-}
-
-/// Where an external memory file goes: next to the first disk, where the admin keeps images.
-pub fn memory_dir(config: &DomainConfig) -> PathBuf {
-    overlay_sources(config)
-        .first()
-        .and_then(|s| Path::new(s).parent())
-        .map_or_else(
-            || PathBuf::from("/var/lib/libvirt/qemu/snapshot"),
-            Path::to_path_buf,
-        )
 }
 
 /// Free bytes for an unprivileged writer in the file system holding `dir`.
@@ -234,13 +143,6 @@ pub fn memory_dir(config: &DomainConfig) -> PathBuf {
 pub fn free_bytes(dir: &Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(dir).ok()?;
     Some(u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size())))
-}
-
-/// Whether files libvirt writes are on this machine (statvfs here says something about them).
-pub fn uri_is_local(uri: &str) -> bool {
-    let rest = uri.split_once("://").map_or("", |(_, r)| r);
-    let scheme = uri.split("://").next().unwrap_or("");
-    !scheme.contains('+') && rest.starts_with('/')
 }
 
 /// Creates the prepared snapshot; on failure removes any overlay or memory file libvirt made
@@ -261,11 +163,8 @@ pub fn execute(ctx: &JobContext, p: &Prepared, domain_name: &str) -> Result<Crea
             clash.display()
         )));
     }
-    if let (Some(file), true) = (
-        &plan.memory_file,
-        ctx.conn.uri().is_ok_and(|u| uri_is_local(&u)),
-    ) {
-        let need = p.memory_kib.saturating_mul(1024);
+    if let (Some(file), true) = (&plan.memory_file, p.layout.local) {
+        let need = p.layout.config.memory_kib.saturating_mul(1024);
         let dir = file.parent().unwrap_or(Path::new("/"));
         if let Some(free) = free_bytes(dir).filter(|&f| f < need) {
             return Err(CreateError::Refused(format!(

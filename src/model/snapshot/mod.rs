@@ -6,19 +6,17 @@ mod plan;
 mod request;
 mod tree;
 
-pub use name::{validate_name, NameError, MAX_FILE_NAME_BYTES};
+pub use name::{default_name, validate_name, NameError, MAX_FILE_NAME_BYTES};
 pub use parse::{
     DiskSnapshotMode, MemoryMode, SnapshotDisk, SnapshotInfo, SnapshotLocation, SnapshotState,
     SnapshotXmlError,
 };
-pub use plan::{plan_create, PlanError, SnapshotPlan};
+pub use plan::{PlanError, SnapshotPlan};
 pub use request::{redefine_with_description, CreateRequest, DiskChoice, MemoryChoice};
 pub use tree::{SnapshotListEntry, SnapshotTree, TreeRow};
 
 #[cfg(test)]
 mod parse_tests;
-#[cfg(test)]
-mod plan_tests;
 #[cfg(test)]
 mod request_tests;
 #[cfg(test)]

@@ -3,34 +3,37 @@
 /// The longest file name (one path component) Linux file systems accept, in bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 255;
 
-/// Why a snapshot name is refused; `Display` is the message shown next to the field.
+/// Why a snapshot name is refused; `Display` is the message shown next to the field, and
+/// says the concrete reason (libvirt's own rule, a file name, a QEMU snapshot ID).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     #[error("the name is empty")]
     Empty,
     #[error("a snapshot named '{0}' already exists")]
     Duplicate(String),
-    #[error("'/' is not allowed in a snapshot name")]
+    #[error("'/' is not allowed: libvirt refuses it (\"name can't contain '/'\")")]
     Slash,
-    #[error("a snapshot name cannot start with '{0}'")]
-    BadStart(char),
-    #[error("{0:?} is not allowed: use letters, digits and . _ - + : @")]
-    BadChar(char),
-    #[error("the name is too long: overlay file name '{file}' would be {bytes} bytes, the limit is 255 (at most {max_name} bytes of name)")]
-    TooLong {
-        file: String,
-        bytes: usize,
-        max_name: usize,
-    },
+    #[error("a name cannot start with '.': libvirt refuses it (\"name can't start with '.'\")")]
+    LeadingDot,
+    #[error("{0:?} is not allowed: control characters break the overlay file names, logs and shell scripts")]
+    Control(char),
+    #[error("',' is not allowed: libvirt 11 passes overlay file names to qemu-img with the comma doubled, and creates the wrong file (measured)")]
+    Comma,
+    #[error("a name of digits only is not allowed: QEMU takes it for an internal snapshot's ID first, so a revert could restore another snapshot")]
+    AllDigits,
+    #[error("{image} still holds an internal snapshot named '{name}' that libvirt no longer lists: QEMU would keep both and a revert would restore the old one; choose another name")]
+    StaleInImage { name: String, image: String },
 }
 
-/// Checks a new snapshot name against libvirt's rules and the overlay file names it creates.
-/// `disk_sources` are the source paths of the disks that may get an overlay
-/// (`<source>.<name>`); `existing` are the domain's snapshot names.
+/// Checks a new snapshot name: libvirt's own rules, plus the concrete hazards virtsnap knows
+/// (file names, QEMU's ID-first lookup). `existing` are the domain's snapshot names,
+/// `image_names` the (image, internal snapshot name) pairs its qcow2 images hold.
+/// Spaces, non-ASCII letters and punctuation other than ',' are accepted, as libvirt does.
+/// The overlay file name's length is checked by the plan, which knows the file names.
 pub fn validate_name(
     name: &str,
     existing: &[&str],
-    disk_sources: &[&str],
+    image_names: &[(&str, &str)],
 ) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
@@ -38,104 +41,131 @@ pub fn validate_name(
     if name.contains('/') {
         return Err(NameError::Slash);
     }
-    if let Some(first @ ('.' | '-')) = name.chars().next() {
-        return Err(NameError::BadStart(first));
+    if name.starts_with('.') {
+        return Err(NameError::LeadingDot);
     }
-    // ASCII only: the name becomes part of file names and shell arguments, where look-alike
-    // letters from other scripts are a trap.
-    if let Some(bad) = name.chars().find(|&c| !is_name_char(c)) {
-        return Err(NameError::BadChar(bad));
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(NameError::Control(c));
+    }
+    if name.contains(',') {
+        return Err(NameError::Comma);
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NameError::AllDigits);
     }
     if existing.contains(&name) {
         return Err(NameError::Duplicate(name.to_owned()));
     }
-    for source in disk_sources {
-        let base = source.rsplit('/').next().unwrap_or(source);
-        let bytes = base.len() + 1 + name.len();
-        if bytes > MAX_FILE_NAME_BYTES {
-            return Err(NameError::TooLong {
-                file: format!("{base}.{name}"),
-                bytes,
-                max_name: MAX_FILE_NAME_BYTES.saturating_sub(base.len() + 1),
-            });
-        }
+    if let Some((image, _)) = image_names.iter().find(|(_, n)| *n == name) {
+        return Err(NameError::StaleInImage {
+            name: name.to_owned(),
+            image: image.rsplit('/').next().unwrap_or(image).to_owned(),
+        });
     }
     Ok(())
 }
 
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | ':' | '@')
+/// A snapshot name made from a domain name and a time stamp that [`validate_name`] accepts
+/// for any domain name libvirt accepts (spaces and non-ASCII letters stay; ',', '/' and
+/// control characters become '_'; a leading '.' is dropped).
+pub fn default_name(domain: &str, stamp: &str) -> String {
+    let cleaned: String = domain
+        .chars()
+        .map(|c| {
+            if c == ',' || c == '/' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.');
+    let name = if cleaned.is_empty() {
+        format!("snapshot-{stamp}")
+    } else {
+        format!("{cleaned}-{stamp}")
+    };
+    name
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const DISK: &str = "/var/lib/libvirt/images/web.qcow2";
-
     #[test]
-    fn accepts_ordinary_names() {
-        for name in ["snap1", "web-20261126-143000", "a.b_c-d+e:f@g", "X", "9"] {
-            assert_eq!(validate_name(name, &["other"], &[DISK]), Ok(()), "{name}");
+    fn accepts_what_libvirt_accepts() {
+        for name in [
+            "snap1",
+            "web-20261126-143000",
+            "a.b_c-d+e:f@g",
+            "X",
+            "a b",
+            "caf\u{e9}",
+            "\u{fc}n\u{ef} \u{e7}\u{f8}d\u{e9}",
+            "<x>&\"q\"",
+            "-rf",
+            "$(reboot)",
+            "1a",
+            "v1.2",
+        ] {
+            assert_eq!(validate_name(name, &["other"], &[]), Ok(()), "{name}");
         }
     }
 
     #[test]
-    fn rejects_hostile_names_with_a_reason() {
+    fn refuses_with_the_concrete_reason() {
         let cases: &[(&str, NameError)] = &[
             ("", NameError::Empty),
             ("a/b", NameError::Slash),
             ("../x", NameError::Slash),
-            (".hidden", NameError::BadStart('.')),
-            ("-rf", NameError::BadStart('-')),
-            ("a b", NameError::BadChar(' ')),
-            ("<x>", NameError::BadChar('<')),
-            ("a&b", NameError::BadChar('&')),
-            ("q\"", NameError::BadChar('"')),
-            ("tab\there", NameError::BadChar('\t')),
-            ("line\nbreak", NameError::BadChar('\n')),
-            ("caf\u{e9}", NameError::BadChar('\u{e9}')),
-            ("$(reboot)", NameError::BadChar('$')),
+            (".hidden", NameError::LeadingDot),
+            ("tab\there", NameError::Control('\t')),
+            ("line\nbreak", NameError::Control('\n')),
+            ("a,b", NameError::Comma),
+            ("1", NameError::AllDigits),
+            ("20261129", NameError::AllDigits),
             ("snap1", NameError::Duplicate("snap1".into())),
         ];
         for (name, want) in cases {
             assert_eq!(
-                validate_name(name, &["snap1"], &[DISK]).as_ref(),
+                validate_name(name, &["snap1"], &[]).as_ref(),
                 Err(want),
                 "{name:?}"
             );
         }
+        assert!(NameError::AllDigits.to_string().contains("ID"));
+        assert!(NameError::Comma.to_string().contains("qemu-img"));
     }
 
     #[test]
-    fn limits_overlay_file_names_to_255_bytes() {
-        // "web.qcow2" is 9 bytes, plus the dot: 245 bytes of name fit exactly.
-        let fits = "a".repeat(245);
-        assert_eq!(validate_name(&fits, &[], &[DISK]), Ok(()));
-        let long = "a".repeat(246);
-        let err = validate_name(&long, &[], &[DISK]).unwrap_err();
-        assert!(matches!(
-            err,
-            NameError::TooLong {
-                bytes: 256,
-                max_name: 245,
-                ..
-            }
-        ));
-        assert!(err.to_string().contains("255"), "{err}");
-        // No disks to overlay (e.g. an internal-only domain): no file name limit applies.
-        assert_eq!(validate_name(&long, &[], &[]), Ok(()));
+    fn a_name_left_inside_an_image_is_refused() {
+        let err = validate_name("s", &[], &[("/i/web.qcow2", "s")]).unwrap_err();
+        assert!(err.to_string().contains("web.qcow2"), "{err}");
+        assert_eq!(validate_name("t", &[], &[("/i/web.qcow2", "s")]), Ok(()));
     }
 
     #[test]
-    fn messages_name_the_problem() {
+    fn the_default_name_is_valid_for_any_domain_name() {
+        for domain in [
+            "web",
+            "vtc-repro name with spaces",
+            "caf\u{e9}-\u{65e5}\u{672c}",
+            "a,b",
+            ".hidden",
+            "123",
+            "tab\tname",
+            "...",
+        ] {
+            let name = default_name(domain, "20261129-101010");
+            assert_eq!(
+                validate_name(&name, &[], &[]),
+                Ok(()),
+                "{domain:?} -> {name:?}"
+            );
+        }
         assert_eq!(
-            NameError::Slash.to_string(),
-            "'/' is not allowed in a snapshot name"
+            default_name("vtc-repro name with spaces", "20261129-101010"),
+            "vtc-repro name with spaces-20261129-101010"
         );
-        assert!(NameError::BadChar(' ').to_string().contains("' '"));
-        assert!(NameError::Duplicate("x".into())
-            .to_string()
-            .contains("'x' already exists"));
     }
 }

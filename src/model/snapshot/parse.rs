@@ -178,6 +178,11 @@ pub struct SnapshotInfo {
     pub memory_file: Option<String>,
     pub location: SnapshotLocation,
     pub disks: Vec<SnapshotDisk>,
+    /// `<revertDisks>`: the overlays libvirt (>= 9.9) made when the VM was last reverted to
+    /// this snapshot while it had children (for a leaf they replace `disks` instead). They hold
+    /// what was written since that revert; the next revert to an external snapshot deletes
+    /// them (qemu_snapshot.c `qemuSnapshotRevertExternalFinish`).
+    pub revert_disks: Vec<SnapshotDisk>,
     /// The domain definition the snapshot saved (`<domain>` inside it): the disks' sources
     /// there are the images that were the VM's top images when it was taken, i.e. where an
     /// internal snapshot lives and what an external snapshot's overlays are built on. None
@@ -302,10 +307,19 @@ struct Builder {
     memory_mode: Option<MemoryMode>,
     memory_file: Option<String>,
     disks: Vec<SnapshotDisk>,
+    revert_disks: Vec<SnapshotDisk>,
     domain: Option<Box<crate::model::DomainConfig>>,
 }
 
 impl Builder {
+    fn list(&mut self, name: &[u8]) -> &mut Vec<SnapshotDisk> {
+        if name == b"revertDisks" {
+            &mut self.revert_disks
+        } else {
+            &mut self.disks
+        }
+    }
+
     fn element(&mut self, path: &[Vec<u8>], e: &BytesStart<'_>) -> Result<(), SnapshotXmlError> {
         let p: Vec<&[u8]> = path.iter().map(Vec::as_slice).collect();
         match p.as_slice() {
@@ -321,15 +335,18 @@ impl Builder {
                 };
                 self.memory_file = attr(e, "file")?;
             }
-            [_, b"disks", b"disk"] => self.disks.push(SnapshotDisk {
-                name: attr(e, "name")?.unwrap_or_default(),
-                mode: attr(e, "snapshot")?.as_deref().and_then(disk_mode),
-                disk_type: attr(e, "type")?,
-                source: None,
-                format: None,
-            }),
-            [_, b"disks", b"disk", b"source"] => {
-                if let Some(disk) = self.disks.last_mut() {
+            [_, list @ (b"disks" | b"revertDisks"), b"disk"] => {
+                let disk = SnapshotDisk {
+                    name: attr(e, "name")?.unwrap_or_default(),
+                    mode: attr(e, "snapshot")?.as_deref().and_then(disk_mode),
+                    disk_type: attr(e, "type")?,
+                    source: None,
+                    format: None,
+                };
+                self.list(list).push(disk);
+            }
+            [_, list @ (b"disks" | b"revertDisks"), b"disk", b"source"] => {
+                if let Some(disk) = self.list(list).last_mut() {
                     for key in ["file", "dev", "name", "volume", "dir"] {
                         if let Some(v) = attr(e, key)? {
                             disk.source = Some(v);
@@ -338,8 +355,8 @@ impl Builder {
                     }
                 }
             }
-            [_, b"disks", b"disk", b"driver"] => {
-                if let Some(disk) = self.disks.last_mut() {
+            [_, list @ (b"disks" | b"revertDisks"), b"disk", b"driver"] => {
+                if let Some(disk) = self.list(list).last_mut() {
                     disk.format = attr(e, "type")?;
                 }
             }
@@ -406,6 +423,7 @@ impl Builder {
                 SnapshotLocation::Internal
             },
             disks: self.disks,
+            revert_disks: self.revert_disks,
             domain: self.domain,
             raw_xml: xml.to_owned(),
         })

@@ -226,3 +226,24 @@ fn a_snapshot_without_a_saved_definition_still_parses() {
     let s = SnapshotInfo::from_xml("<domainsnapshot><name>x</name></domainsnapshot>").unwrap();
     assert!(s.domain.is_none());
 }
+
+#[test]
+fn reads_the_overlays_of_the_last_revert() {
+    // The shape libvirt 11.3 stores after a revert to a snapshot with children (measured).
+    let xml = "<domainsnapshot><name>e1</name><state>shutoff</state>
+      <memory snapshot='no'/>
+      <disks><disk name='vda' snapshot='external' type='file'><driver type='qcow2'/>
+        <source file='/i/x.e1'/></disk></disks>
+      <revertDisks><disk name='vda' snapshot='external' type='file'><driver type='qcow2'/>
+        <source file='/i/x.1795984186'/></disk></revertDisks>
+      <domain type='kvm'><name>x</name><devices><disk type='file' device='disk'>
+        <driver name='qemu' type='qcow2'/><source file='/i/x.qcow2'/><target dev='vda'/>
+      </disk></devices></domain></domainsnapshot>";
+    let s = SnapshotInfo::from_xml(xml).unwrap();
+    assert_eq!(s.disks.len(), 1);
+    assert_eq!(s.disks[0].source.as_deref(), Some("/i/x.e1"));
+    assert_eq!(s.revert_disks.len(), 1);
+    assert_eq!(s.revert_disks[0].source.as_deref(), Some("/i/x.1795984186"));
+    assert_eq!(s.revert_disks[0].mode, Some(DiskSnapshotMode::External));
+    assert_eq!(s.location, SnapshotLocation::External);
+}

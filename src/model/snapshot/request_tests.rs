@@ -143,11 +143,13 @@ fn redefine_replaces_only_the_description() {
             assert_eq!(
                 SnapshotInfo {
                     description: original.description.clone(),
+                    revert_disks: Vec::new(),
                     domain: None,
                     raw_xml: String::new(),
                     ..back
                 },
                 SnapshotInfo {
+                    revert_disks: Vec::new(),
                     domain: None,
                     raw_xml: String::new(),
                     ..original.clone()

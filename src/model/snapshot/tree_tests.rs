@@ -16,6 +16,7 @@ fn snap(name: &str, parent: Option<&str>, created: i64, description: Option<&str
         memory_file: None,
         location: SnapshotLocation::Internal,
         disks: Vec::new(),
+        revert_disks: Vec::new(),
         domain: None,
         raw_xml: String::new(),
     }

@@ -9,8 +9,13 @@ use virt::sys::{
 
 use super::*;
 use crate::model::domain::{DomainConfig, DomainState};
+use crate::model::snapshot::{
+    DiskSnapshotMode, MemoryChoice, MemoryMode, PlanError, SnapshotInfo, SnapshotLocation,
+    SnapshotPlan,
+};
 
-const MEM_DIR: &str = "/var/lib/libvirt/qemu/snapshot";
+/// Memory files go next to the first writable file disk.
+const MEM_DIR: &str = "/img";
 
 /// A domain with the given `<disk>` elements (and an optional guest agent / UEFI).
 fn domain(disks: &str, extra: &str, os_extra: &str) -> DomainConfig {
@@ -58,6 +63,56 @@ fn mixed_vm() -> DomainConfig {
     domain(&disks, "", "")
 }
 
+/// A layout whose tree already holds an internal snapshot, so the planner prefers internal
+/// and falls back to external (saying it mixes kinds), as the old strategy did.
+fn layout_of(d: &DomainConfig, state: DomainState) -> Layout {
+    let old = SnapshotInfo::from_xml(
+        "<domainsnapshot><name>old</name><state>shutoff</state><memory snapshot='no'/>\
+         <disks><disk name='vda' snapshot='internal'/></disks></domainsnapshot>",
+    )
+    .unwrap();
+    Layout::new(&StorageFacts {
+        domain: d.name.clone(),
+        state,
+        persistent: true,
+        managed_save: false,
+        config: d.clone(),
+        persistent_config: None,
+        snapshots: vec![old],
+        current: Some("old".into()),
+        images: Vec::new(),
+        volumes: Vec::new(),
+        libvirt_version: 11_003_000,
+        local: false,
+        now: 0,
+        existing: Vec::new(),
+    })
+}
+
+fn plan_named(
+    d: &DomainConfig,
+    state: DomainState,
+    name: &str,
+    memory: bool,
+    quiesce: bool,
+    internal_ok: bool,
+    external_ok: bool,
+) -> Result<SnapshotPlan, PlanError> {
+    plan_create(
+        &layout_of(d, state),
+        &CreateIntent {
+            name: name.into(),
+            memory,
+            quiesce,
+            location: None,
+        },
+        &CreateAbility {
+            memory_internal: internal_ok,
+            memory_external: external_ok,
+        },
+    )
+}
+
 fn plan(
     d: &DomainConfig,
     state: DomainState,
@@ -66,16 +121,7 @@ fn plan(
     internal_ok: bool,
     external_ok: bool,
 ) -> Result<SnapshotPlan, PlanError> {
-    plan_create(
-        d,
-        state,
-        memory,
-        quiesce,
-        internal_ok,
-        external_ok,
-        "snap1",
-        Path::new(MEM_DIR),
-    )
+    plan_named(d, state, "snap1", memory, quiesce, internal_ok, external_ok)
 }
 
 fn modes(p: &SnapshotPlan) -> Vec<(&str, DiskSnapshotMode, Option<&str>)> {
@@ -128,24 +174,16 @@ fn running_with_memory_on_mixed_disks_is_external() {
     assert_eq!(
         modes(&p),
         [
-            (
-                "vda",
-                DiskSnapshotMode::External,
-                Some("/img/web.qcow2.snap1")
-            ),
-            (
-                "vdb",
-                DiskSnapshotMode::External,
-                Some("/img/data.raw.snap1")
-            ),
+            ("vda", DiskSnapshotMode::External, Some("/img/web.snap1")),
+            ("vdb", DiskSnapshotMode::External, Some("/img/data.snap1")),
             ("vdc", DiskSnapshotMode::No, None)
         ]
     );
     assert_eq!(p.overlay_files.len(), 2);
     assert_eq!(
         p.summary,
-        "external snapshot with memory state: memory -> /var/lib/libvirt/qemu/snapshot/web.snap1.mem, \
-         vda -> /img/web.qcow2.snap1, vdb -> /img/data.raw.snap1; LIVE, ATOMIC; vdc not captured (read-only)"
+        "external snapshot with memory state: memory -> /img/web.snap1.mem, \
+         vda -> /img/web.snap1, vdb -> /img/data.snap1; LIVE, ATOMIC; vdc not captured (read-only)"
     );
 }
 
@@ -169,8 +207,8 @@ fn memory_impossible_both_ways_says_why() {
     let err = plan(&mixed_vm(), DomainState::Running, true, false, true, false).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "memory state cannot be saved: vdb is raw, not qcow2, and external memory snapshots are \
-         not supported here; take a disk-only snapshot instead"
+        "memory state cannot be saved: internal: vdb is raw, not qcow2; external: an external \
+         memory snapshot is not possible for this VM; take a disk-only snapshot instead"
     );
 }
 
@@ -184,17 +222,13 @@ fn running_without_memory_is_external_disk_only() {
     assert_eq!(
         modes(&p),
         [
-            (
-                "vda",
-                DiskSnapshotMode::External,
-                Some("/img/web.qcow2.snap1")
-            ),
+            ("vda", DiskSnapshotMode::External, Some("/img/web.snap1")),
             ("sda", DiskSnapshotMode::No, None)
         ]
     );
     assert_eq!(
         p.summary,
-        "external disk-only snapshot: vda -> /img/web.qcow2.snap1; ATOMIC; sda not captured (cdrom)"
+        "external disk-only snapshot: vda -> /img/web.snap1; ATOMIC; sda not captured (cdrom)"
     );
 }
 
@@ -252,9 +286,15 @@ fn shut_off_with_a_raw_disk_is_external_and_says_why() {
     assert_eq!(p.flags, DISK_ONLY | ATOMIC);
     assert_eq!(
         p.summary,
-        "external disk-only snapshot (vdb is raw, not qcow2): vda -> /img/web.qcow2.snap1, \
-         vdb -> /img/data.raw.snap1; ATOMIC; vdc not captured (read-only)"
+        "external disk-only snapshot: vda -> /img/web.snap1, vdb -> /img/data.snap1; ATOMIC; \
+         vdc not captured (read-only)"
     );
+    // Why not internal, said where the admin confirms mixing kinds.
+    assert!(p
+        .mixes
+        .as_deref()
+        .unwrap()
+        .contains("vdb is raw, not qcow2"));
 }
 
 #[test]
@@ -281,22 +321,35 @@ fn uefi_with_raw_nvram_is_not_internal() {
     let d = domain(&disk("vda", "qcow2", "/img/web.qcow2"), "", os);
     let p = plan(&d, DomainState::Shutoff, false, false, true, true).unwrap();
     assert_eq!(p.location, SnapshotLocation::External);
-    assert!(p.summary.contains("UEFI"), "{}", p.summary);
+    let mixes = p.mixes.as_deref().unwrap();
+    assert!(mixes.contains("UEFI"), "{mixes}");
     let p = plan(&d, DomainState::Running, true, false, true, true).unwrap();
     assert_eq!(p.location, SnapshotLocation::External);
 }
 
 #[test]
-fn block_devices_get_no_guessed_overlay() {
+fn block_devices_get_an_overlay_file_next_to_the_vms_images_and_a_warning() {
     let d = domain(
         &[disk("vda", "qcow2", "/img/web.qcow2"), BLOCK.to_owned()].concat(),
         "",
         "",
     );
-    let err = plan(&d, DomainState::Running, false, false, true, true).unwrap_err();
+    // libvirt takes a file overlay for a block device (measured on a loop device), never one
+    // it names itself ("not a regular file"); it then cannot revert to that snapshot.
+    let p = plan(&d, DomainState::Running, false, false, true, true).unwrap();
+    assert_eq!(
+        modes(&p)[1],
+        (
+            "vdb",
+            DiskSnapshotMode::External,
+            Some("/img/web-vdb.snap1")
+        )
+    );
     assert!(
-        matches!(&err, PlanError::NoOverlayPath { target, .. } if target == "vdb"),
-        "{err}"
+        p.warnings[0].contains("cannot be reverted later")
+            && p.warnings[0].contains("vdb is a block device"),
+        "{:?}",
+        p.warnings
     );
 }
 
@@ -326,20 +379,19 @@ fn nothing_writable_and_odd_states() {
 
 #[test]
 fn overlong_file_names_are_refused() {
-    let long = "a".repeat(250);
-    let err = plan_create(
+    let long = "a".repeat(253);
+    let err = plan_named(
         &qcow2_vm(),
         DomainState::Running,
-        false,
-        false,
-        true,
-        true,
         &long,
-        Path::new(MEM_DIR),
+        false,
+        false,
+        true,
+        true,
     )
     .unwrap_err();
     assert!(
-        matches!(err, PlanError::FileNameTooLong { bytes: 260, .. }),
+        matches!(err, PlanError::FileNameTooLong { bytes: 257, .. }),
         "{err}"
     );
 }

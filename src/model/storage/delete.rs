@@ -1,0 +1,602 @@
+//! Planning a delete: libvirt 11.3's own acceptance rules (qemu_snapshot.c
+//! `qemuSnapshotDeleteValidate`, `qemuSnapshotDeleteExternalPrepareData`), what it does to
+//! files, and what is left on disk.
+//!
+//! - Internal: the snapshot is removed from its image (`qemu-img snapshot -d` shut off, QMP
+//!   `snapshot-delete` running), by name (first match).
+//! - External leaf that is not current: the image holding its data is deleted, but only when
+//!   the nearest ancestor covering the disk is external; its own overlay is never touched.
+//! - External current leaf, or with one child on the current branch: the overlay above its
+//!   data image is block-committed into it and deleted; accepted only when that overlay's
+//!   backing file is the snapshot's data image.
+//! - Metadata only: libvirt forgets it, no file is touched, nothing is checked.
+
+use serde::Serialize;
+use virt::sys::{
+    VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN, VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY,
+    VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY,
+};
+
+use super::effects::{short, Commit, Damage, Effects};
+use super::layout::{Holder, Layout, SnapStore};
+use super::revert::prove_name;
+use super::{Refusal, WayOut};
+use crate::model::snapshot::{DiskSnapshotMode, MemoryMode, SnapshotLocation};
+
+/// libvirt 9.0 deletes external snapshots (merging their overlays).
+pub const EXTERNAL_DELETE_SINCE: u64 = 9_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeleteMode {
+    /// This snapshot only: its children stay, its data is merged.
+    #[default]
+    This,
+    WithChildren,
+    ChildrenOnly,
+    /// libvirt forgets the snapshot; its data and files stay.
+    MetadataOnly,
+}
+
+impl DeleteMode {
+    pub const ALL: [DeleteMode; 4] = [
+        Self::This,
+        Self::WithChildren,
+        Self::ChildrenOnly,
+        Self::MetadataOnly,
+    ];
+
+    /// `VIR_DOMAIN_SNAPSHOT_DELETE_*` flags.
+    pub fn flags(self) -> u32 {
+        match self {
+            Self::This => 0,
+            Self::WithChildren => VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN,
+            Self::ChildrenOnly => VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY,
+            Self::MetadataOnly => VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::This => "This snapshot only (children stay, data is merged)",
+            Self::WithChildren => "This snapshot and all its children",
+            Self::ChildrenOnly => "Only its children",
+            Self::MetadataOnly => "Metadata only (libvirt forgets it, files are kept)",
+        }
+    }
+}
+
+/// A file a delete leaves on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftFile {
+    pub path: String,
+    /// "overlay of vda", "memory state", "data of vda"...
+    pub what: String,
+    /// The VM reads or writes it now (its disk's top image or below).
+    pub in_use: bool,
+}
+
+/// Everything a delete will do, decided before anything changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletePlan {
+    pub domain: String,
+    pub snapshot: String,
+    pub mode: DeleteMode,
+    pub refusal: Option<Refusal>,
+    /// The snapshots that go, parents first.
+    pub deleted: Vec<String>,
+    pub effects: Effects,
+    /// Files of the deleted snapshots that stay on disk.
+    pub left_on_disk: Vec<LeftFile>,
+    /// What libvirt will refuse afterwards that it accepts now.
+    pub follow_up: Vec<String>,
+    /// libvirt starts the shut-off VM paused for the merge and stops it again.
+    pub starts_vm: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Plans deleting `name` in `mode`.
+pub fn plan_delete(layout: &Layout, name: &str, mode: DeleteMode) -> DeletePlan {
+    let mut plan = DeletePlan {
+        domain: layout.domain.clone(),
+        snapshot: name.to_string(),
+        mode,
+        refusal: None,
+        deleted: Vec::new(),
+        effects: Effects::default(),
+        left_on_disk: Vec::new(),
+        follow_up: Vec::new(),
+        starts_vm: false,
+        warnings: Vec::new(),
+    };
+    let Some(snap) = layout.snapshot(name) else {
+        plan.refusal = Some(Refusal::plain(format!(
+            "{} has no snapshot named '{name}'",
+            layout.domain
+        )));
+        return plan;
+    };
+    let descendants = layout.descendants(name);
+    let doomed: Vec<&SnapStore> = match mode {
+        DeleteMode::This | DeleteMode::MetadataOnly => vec![snap],
+        DeleteMode::WithChildren => std::iter::once(snap).chain(descendants.clone()).collect(),
+        DeleteMode::ChildrenOnly => descendants.clone(),
+    };
+    plan.deleted = doomed.iter().map(|s| s.name.clone()).collect();
+    if mode == DeleteMode::ChildrenOnly && doomed.is_empty() {
+        plan.refusal = Some(Refusal::plain(format!("'{name}' has no children")));
+        return plan;
+    }
+    if mode == DeleteMode::MetadataOnly {
+        plan.left_on_disk = left_on_disk(layout, &doomed, &Effects::default());
+        plan.follow_up = follow_up(layout, snap);
+        return plan;
+    }
+    match delete_effects(layout, snap, mode, &descendants) {
+        Ok((effects, starts_vm, warnings)) => {
+            plan.effects = effects;
+            plan.starts_vm = starts_vm;
+            plan.warnings = warnings;
+        }
+        Err(refusal) => {
+            plan.refusal = Some(refusal);
+            return plan;
+        }
+    }
+    let spared: Vec<Holder> = doomed
+        .iter()
+        .map(|s| Holder::Snapshot(s.name.clone()))
+        .collect();
+    let damage = layout.damage(&plan.effects, &layout.holders(), &spared);
+    if !damage.is_empty() {
+        plan.refusal = Some(damage_refusal(layout, snap, &damage));
+    }
+    plan.left_on_disk = left_on_disk(layout, &doomed, &plan.effects);
+    plan
+}
+
+/// libvirt's checks and the file effects of a delete that is not metadata-only.
+fn delete_effects(
+    layout: &Layout,
+    snap: &SnapStore,
+    mode: DeleteMode,
+    descendants: &[&SnapStore],
+) -> Result<(Effects, bool, Vec<String>), Refusal> {
+    let name = &snap.name;
+    let mut warnings = Vec::new();
+    let libvirt = |msg: String| Refusal::plain(msg);
+    if snap.location == SnapshotLocation::Internal && layout.active() {
+        for d in &snap.disks {
+            let Some(now) = layout.disk(&d.target) else {
+                return Err(libvirt(format!(
+                    "libvirt refuses while the VM runs: disk {} of '{name}' is not in the current \
+                     definition",
+                    d.target
+                )));
+            };
+            if d.mode == DiskSnapshotMode::No && now.top.is_none() && d.image.is_none() {
+                continue;
+            }
+            if now.top != d.image {
+                return Err(Refusal {
+                    reason: format!(
+                        "libvirt cannot delete the internal snapshot '{name}' while the VM runs: \
+                         {} now uses {}, not {} which holds it (libvirt: \"disk image '{}' for \
+                         internal snapshot '{name}' is not the same as disk image currently used by VM\")",
+                        d.target,
+                        now.top.as_deref().map_or("no image", short),
+                        d.image.as_deref().map_or("-", short),
+                        d.target
+                    ),
+                    ways_out: vec![
+                        WayOut::text("shut the VM down, then delete it"),
+                        WayOut::cli("forget it without touching the image", "--metadata-only"),
+                    ],
+                });
+            }
+        }
+    }
+    if matches!(mode, DeleteMode::WithChildren | DeleteMode::ChildrenOnly) {
+        let external = descendants
+            .iter()
+            .filter(|s| s.location == SnapshotLocation::External)
+            .count();
+        if external > 0 {
+            return Err(Refusal {
+                reason: format!(
+                    "libvirt cannot delete external snapshots together with others ({external} \
+                     of the children {} external: \"deletion of external children disk \
+                     snapshots not supported\")",
+                    if external == 1 { "is" } else { "are" }
+                ),
+                ways_out: vec![WayOut::text("delete them one at a time, children first")],
+            });
+        }
+    }
+    let mut effects = Effects::default();
+    if snap.location == SnapshotLocation::Internal {
+        let doomed: Vec<&SnapStore> = match mode {
+            DeleteMode::This => vec![snap],
+            DeleteMode::WithChildren => std::iter::once(snap)
+                .chain(descendants.iter().copied())
+                .collect(),
+            _ => descendants.to_vec(),
+        };
+        for s in doomed {
+            for d in s
+                .disks
+                .iter()
+                .filter(|d| d.mode == DiskSnapshotMode::Internal)
+            {
+                let Some(image) = &d.image else { continue };
+                if layout.local && layout.is_missing(image) {
+                    warnings.push(format!(
+                        "{image} is gone: libvirt only forgets '{}'",
+                        s.name
+                    ));
+                    continue;
+                }
+                prove_name(layout, image, &s.name, "delete").or_else(|r| {
+                    if r.reason.contains("holds no internal snapshot") {
+                        Ok(())
+                    } else {
+                        Err(r)
+                    }
+                })?;
+                effects
+                    .internal_removed
+                    .push((image.clone(), s.name.clone()));
+            }
+        }
+        return Ok((effects, false, warnings));
+    }
+    if mode == DeleteMode::ChildrenOnly {
+        // Only internal children reach here (external ones were refused above).
+        for s in descendants {
+            for d in s
+                .disks
+                .iter()
+                .filter(|d| d.mode == DiskSnapshotMode::Internal)
+            {
+                if let Some(image) = &d.image {
+                    effects
+                        .internal_removed
+                        .push((image.clone(), s.name.clone()));
+                }
+            }
+        }
+        return Ok((effects, false, warnings));
+    }
+    // External, this snapshot only.
+    if layout.libvirt_version < EXTERNAL_DELETE_SINCE {
+        return Err(Refusal {
+            reason: format!(
+                "deleting external snapshots needs libvirt 9.0 or newer (this host runs {})",
+                crate::model::inventory::version_string(layout.libvirt_version)
+            ),
+            ways_out: vec![WayOut::cli(
+                "forget it, keeping its files",
+                "--metadata-only",
+            )],
+        });
+    }
+    if mode == DeleteMode::WithChildren {
+        return Err(libvirt(
+            "libvirt cannot delete an external snapshot together with its children; delete them \
+             one at a time, children first"
+                .into(),
+        ));
+    }
+    let children = layout.children(name);
+    let current = layout.current.as_deref();
+    let is_current = current == Some(name.as_str());
+    if !children.is_empty() {
+        match current {
+            None => {
+                return Err(Refusal::plain(format!(
+                    "{} has no current snapshot, and libvirt 11.3 crashes (libvirtd segfault) \
+                     deleting an external snapshot with children without one",
+                    layout.domain
+                )))
+            }
+            Some(_) if is_current => {
+                return Err(Refusal {
+                    reason: format!(
+                        "libvirt cannot delete '{name}': it is the current snapshot and has \
+                         children (\"deletion of active external snapshot that is not a leaf \
+                         snapshot is not supported\")"
+                    ),
+                    ways_out: vec![WayOut::text(
+                        "revert to one of its children first, or delete the children first",
+                    )],
+                })
+            }
+            Some(c) if !layout.is_ancestor_or_self(name, c) => {
+                return Err(Refusal {
+                    reason: format!(
+                        "libvirt cannot delete '{name}': it is an external snapshot with children \
+                         that is not on the VM's current branch (\"deletion of non-leaf external \
+                         snapshot that is not in active chain is not supported\")"
+                    ),
+                    ways_out: vec![WayOut::text(
+                        "revert into that branch first, or delete its children first",
+                    )],
+                })
+            }
+            _ => {}
+        }
+        if children.len() > 1 {
+            return Err(Refusal {
+                reason: format!(
+                    "libvirt cannot delete '{name}': it has {} children (\"deletion of external \
+                     disk snapshot with multiple children snapshots not supported\")",
+                    children.len()
+                ),
+                ways_out: vec![WayOut::text("delete all but one child first")],
+            });
+        }
+    }
+    let merge = is_current || !children.is_empty();
+    let mut starts_vm = false;
+    for d in snap
+        .disks
+        .iter()
+        .filter(|d| d.mode == DiskSnapshotMode::External)
+    {
+        let Some(image) = &d.image else {
+            return Err(libvirt(format!(
+                "libvirt cannot delete '{name}': disk {} is not in its saved definition (\"failed \
+                 to find disk in snapshot VM XML\")",
+                d.target
+            )));
+        };
+        let parent = nearest_ancestor_covering(layout, name, &d.target);
+        if !merge {
+            if parent.is_some_and(|p| p.location == SnapshotLocation::External) {
+                effects.removed.push(image.clone());
+            }
+            continue;
+        }
+        if parent.is_some_and(|p| p.location == SnapshotLocation::Internal) {
+            return Err(Refusal {
+                reason: format!(
+                    "libvirt cannot delete the external snapshot '{name}': its parent '{}' is \
+                     internal (\"deleting external snapshot that has internal snapshot as parent \
+                     not supported\")",
+                    parent.map_or("", |p| p.name.as_str())
+                ),
+                ways_out: vec![WayOut::cli(
+                    "forget it without merging (its files stay)",
+                    "--metadata-only",
+                )],
+            });
+        }
+        let x = match children.first() {
+            Some(child) => child
+                .saved
+                .as_ref()
+                .and_then(|s| s.iter().find(|sd| sd.target == d.target))
+                .and_then(|sd| sd.source.clone()),
+            None => layout.disk(&d.target).and_then(|n| n.top.clone()),
+        };
+        let Some(x) = x else {
+            return Err(libvirt(format!(
+                "libvirt cannot delete '{name}': there is no image above it for {} to merge",
+                d.target
+            )));
+        };
+        let top = layout.disk(&d.target).and_then(|n| n.top.clone());
+        let chain = top.as_deref().map(|t| layout.chain(t)).unwrap_or_default();
+        if !chain.contains(&x) {
+            return Err(libvirt(format!(
+                "libvirt cannot delete '{name}': {} is not in {}'s current backing chain (\"could \
+                 not find base disk source in disk source chain\")",
+                short(&x),
+                d.target
+            )));
+        }
+        match layout.backing_of(&x) {
+            None => {
+                return Err(libvirt(format!(
+                "libvirt cannot delete '{name}': {} has no backing file to merge into (\"failed \
+                     to find parent disk source in backing chain\")",
+                short(&x)
+            )))
+            }
+            Some(b) if b != image => {
+                return Err(Refusal {
+                    reason: format!(
+                    "libvirt cannot delete '{name}': {} would have to be merged into {}, but it \
+                         is built on {} (\"snapshot VM disk source and parent disk source are not \
+                         the same\"; typically after a metadata-only delete of a later snapshot)",
+                    short(&x),
+                    short(image),
+                    short(b)
+                ),
+                    ways_out: vec![WayOut::cli(
+                        "forget it without merging (its files stay)",
+                        "--metadata-only",
+                    )],
+                })
+            }
+            Some(_) => {}
+        }
+        let mut relinked = vec![Holder::Current];
+        relinked.extend(
+            layout
+                .descendants(name)
+                .into_iter()
+                .map(|s| Holder::Snapshot(s.name.clone())),
+        );
+        effects.commits.push(Commit {
+            top: x.clone(),
+            base: image.clone(),
+            relinked,
+        });
+        starts_vm = !layout.active();
+    }
+    if let (MemoryMode::External, Some(f)) = (snap.memory, &snap.memory_file) {
+        effects.removed.push(f.clone());
+    }
+    Ok((effects, starts_vm, warnings))
+}
+
+/// The nearest ancestor whose `<disks>` covers `target` (qemu_snapshot.c
+/// `qemuSnapshotFindParentSnapForDisk`).
+fn nearest_ancestor_covering<'a>(
+    layout: &'a Layout,
+    name: &str,
+    target: &str,
+) -> Option<&'a SnapStore> {
+    layout.ancestors(name).into_iter().find(|a| {
+        a.disk(target)
+            .is_some_and(|d| d.mode != DiskSnapshotMode::No)
+    })
+}
+
+fn damage_refusal(layout: &Layout, snap: &SnapStore, damage: &[Damage]) -> Refusal {
+    let victims: Vec<String> = damage.iter().map(Damage::sentence).collect();
+    Refusal {
+        reason: format!(
+            "deleting '{}' of {} would destroy data that is still needed: {}",
+            snap.name,
+            layout.domain,
+            victims.join("; ")
+        ),
+        ways_out: vec![WayOut::cli(
+            "forget the snapshot without touching any file",
+            "--metadata-only",
+        )],
+    }
+}
+
+/// Files of the doomed snapshots that stay on disk after `effects`.
+fn left_on_disk(layout: &Layout, doomed: &[&SnapStore], effects: &Effects) -> Vec<LeftFile> {
+    let in_use = layout.current_images();
+    let gone = |p: &str| {
+        effects.removed.iter().any(|r| r == p) || effects.commits.iter().any(|c| c.top == p)
+    };
+    let mut out: Vec<LeftFile> = Vec::new();
+    let mut push = |path: &str, what: String| {
+        if gone(path) || out.iter().any(|f| f.path == path) {
+            return;
+        }
+        out.push(LeftFile {
+            path: path.to_string(),
+            what,
+            in_use: in_use.contains(path),
+        });
+    };
+    for s in doomed {
+        for d in &s.disks {
+            if let Some(o) = &d.overlay {
+                push(
+                    o,
+                    format!("overlay of {} written after '{}'", d.target, s.name),
+                );
+            }
+            if let Some(o) = &d.revert_overlay {
+                push(
+                    o,
+                    format!(
+                        "overlay of {} from the last revert to '{}'",
+                        d.target, s.name
+                    ),
+                );
+            }
+            match (d.mode, &d.image) {
+                (DiskSnapshotMode::External, Some(i)) => {
+                    push(i, format!("{}'s data for {}", s.name, d.target))
+                }
+                (DiskSnapshotMode::Internal, Some(i))
+                    if !effects
+                        .internal_removed
+                        .iter()
+                        .any(|(img, n)| img == i && n == &s.name) =>
+                {
+                    push(i, format!("holds '{}' inside it (internal)", s.name))
+                }
+                _ => {}
+            }
+        }
+        if let Some(m) = &s.memory_file {
+            push(m, format!("memory state of '{}'", s.name));
+        }
+    }
+    // An image another (surviving) snapshot or the VM still needs is not "left behind".
+    out.retain(|f| {
+        f.in_use
+            || !layout.snapshots.iter().any(|s| {
+                !doomed.iter().any(|d| d.name == s.name)
+                    && layout
+                        .needs(&Holder::Snapshot(s.name.clone()))
+                        .iter()
+                        .any(|n| match n {
+                            super::layout::Need::Content(i) => i == &f.path,
+                            super::layout::Need::Internal { image, .. } => image == &f.path,
+                        })
+            })
+    });
+    out
+}
+
+/// Deletes libvirt will refuse after a metadata-only delete of `snap` that it accepts now.
+fn follow_up(layout: &Layout, snap: &SnapStore) -> Vec<String> {
+    let after = layout.forgetting(&snap.name);
+    let mut out = Vec::new();
+    for s in &after.snapshots {
+        let before = plan_delete(layout, &s.name, DeleteMode::This);
+        let then = plan_delete(&after, &s.name, DeleteMode::This);
+        if before.refusal.is_none() {
+            if let Some(r) = then.refusal {
+                out.push(format!(
+                    "deleting '{}' will be refused: {}",
+                    s.name, r.reason
+                ));
+            }
+        }
+    }
+    if after.current.is_none()
+        && layout.current.is_some()
+        && after
+            .snapshots
+            .iter()
+            .any(|s| s.location == SnapshotLocation::External)
+    {
+        out.push(
+            "the domain will have no current snapshot: virtsnap then reverts to external \
+             snapshots only with a safety snapshot (libvirt 11.3 crashes otherwise)"
+                .into(),
+        );
+    }
+    out
+}
+
+impl Layout {
+    /// The layout after libvirt forgets `name` (metadata-only delete,
+    /// `qemuSnapshotDiscardMetadata`): children move to its parent, its parent becomes current
+    /// if it was, the parent's `<revertDisks>` replace its `<disks>`. No file changes.
+    pub fn forgetting(&self, name: &str) -> Layout {
+        let mut next = self.clone();
+        let Some(gone) = self.snapshot(name).cloned() else {
+            return next;
+        };
+        next.snapshots.retain(|s| s.name != name);
+        for s in next.snapshots.iter_mut() {
+            if s.parent.as_deref() == Some(name) {
+                s.parent = gone.parent.clone();
+            }
+            if Some(&s.name) == gone.parent.as_ref() {
+                for d in s.disks.iter_mut() {
+                    if let Some(r) = d.revert_overlay.take() {
+                        d.overlay = Some(r);
+                    }
+                }
+            }
+        }
+        if next.current.as_deref() == Some(name) {
+            next.current = gone.parent.clone();
+        }
+        next
+    }
+}
