@@ -19,7 +19,7 @@ use virt::sys::{
 
 use super::effects::{short, Commit, Damage, Effects};
 use super::layout::{Holder, Layout, SnapStore};
-use super::revert::prove_name;
+use super::revert::{prove_name, Lookup};
 use super::{Refusal, WayOut};
 use crate::model::snapshot::{DiskSnapshotMode, MemoryMode, SnapshotLocation};
 
@@ -236,7 +236,7 @@ fn delete_effects(
                     ));
                     continue;
                 }
-                prove_name(layout, image, &s.name, "delete").or_else(|r| {
+                prove_name(layout, image, &s.name, Lookup::Name).or_else(|r| {
                     if r.reason.contains("holds no internal snapshot") {
                         Ok(())
                     } else {

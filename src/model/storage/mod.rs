@@ -29,7 +29,7 @@ pub use effects::{short, Commit, Damage, DamageKind, Effects, NewFile, Rewrite};
 pub use facts::{ImageFacts, ImageKind, StorageFacts};
 pub use layout::{DiskNow, Holder, Layout, SavedDisk, SnapDisk, SnapStore};
 pub use revert::{
-    plan_revert, prove_name, revert_overlay_name, AfterRevert, AfterState, RevertOptions,
+    plan_revert, prove_name, revert_overlay_name, AfterRevert, AfterState, Lookup, RevertOptions,
     RevertPlan, SafetyPlan,
 };
 

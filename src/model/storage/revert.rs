@@ -16,7 +16,7 @@ use virt::sys::{VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED, VIR_DOMAIN_SNAPSHOT_REVERT_RU
 use super::create::{created_snapshot, plan_create, CreateAbility, CreateIntent};
 use super::effects::{short, Damage, Effects, NewFile, Rewrite};
 use super::layout::{Holder, Layout, SnapStore};
-use super::words::{definition_changes, join_names};
+use super::words::definition_changes;
 use super::{Refusal, WayOut};
 use crate::model::qcow2::resolve_for_goto;
 use crate::model::snapshot::{DiskSnapshotMode, SnapshotLocation, SnapshotPlan, SnapshotState};
@@ -198,26 +198,36 @@ pub fn plan_revert(
             )
         })
         .unwrap_or_default();
-    if let Some(name) = &options.safety {
-        match plan_safety(&base, snap, name, ability) {
-            Ok(safety) => plan.safety = safety,
-            Err(reason) => {
-                plan.safety = SafetyPlan::Impossible {
-                    reason: reason.clone(),
-                };
-                plan.refusal = Some(safety_refusal(layout, snap, &reason, ability));
-                // Still say what the revert would do without one.
-                fill_effects(&mut plan, &base, snap);
-                return plan;
+    // What the revert does without a safety snapshot. A safety snapshot can fix some of it
+    // (it becomes the current snapshot, so libvirt deletes its overlay instead), not all.
+    let mut bare = plan.clone();
+    fill_effects(&mut bare, &base, snap);
+    let Some(name) = &options.safety else {
+        return bare;
+    };
+    match plan_safety(&base, snap, name, ability) {
+        Ok(SafetyPlan::Planned { plan: p }) => {
+            let with_safety = base.with_created(created_snapshot(&base, &p));
+            plan.safety = SafetyPlan::Planned { plan: p };
+            fill_effects(&mut plan, &with_safety, snap);
+            plan
+        }
+        Ok(other) => {
+            bare.safety = other;
+            bare
+        }
+        Err(reason) => {
+            bare.safety = SafetyPlan::Impossible {
+                reason: reason.clone(),
+            };
+            // When the revert itself destroys other snapshots' data, that is the reason;
+            // otherwise it is that no safety snapshot survives.
+            if bare.refusal.is_none() {
+                bare.refusal = Some(safety_refusal(layout, snap, &reason, ability));
             }
+            bare
         }
     }
-    let with_safety = match &plan.safety {
-        SafetyPlan::Planned { plan: p } => base.with_created(created_snapshot(&base, p)),
-        _ => base.clone(),
-    };
-    fill_effects(&mut plan, &with_safety, snap);
-    plan
 }
 
 /// Works out the revert's effects on `layout` (which includes the safety snapshot, if any)
@@ -367,7 +377,7 @@ pub fn revert_effects(
                     snap.name, d.target
                 )));
             }
-            prove_name(layout, image, &snap.name, "revert to")?;
+            prove_name(layout, image, &snap.name, Lookup::Goto)?;
             effects.rewritten.push(Rewrite {
                 image: image.clone(),
                 how: how.clone(),
@@ -488,11 +498,26 @@ pub fn revert_overlay_name(source: &str, now: i64) -> String {
     }
 }
 
-/// Refuses when QEMU would take `name` for another snapshot in `image`: ID first, then the
-/// first of several snapshots with that name. Names that cannot be IDs need the table only to
-/// rule out duplicates; all-digit names need it to rule out an ID.
-pub fn prove_name(layout: &Layout, image: &str, name: &str, verb: &str) -> Result<(), Refusal> {
-    let numeric = !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
+/// How QEMU looks a snapshot name up (Q4 of the project's notes, block/snapshot.c and
+/// block/qcow2-snapshot.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// `qemu-img snapshot -a`, QMP `snapshot-load`: ID first, then the first with that name.
+    Goto,
+    /// `qemu-img snapshot -d`, QMP `snapshot-delete`: the first with that name.
+    Name,
+}
+
+/// Refuses when QEMU would take `name` for another snapshot in `image`. Names that cannot be
+/// IDs need the table only to rule out duplicates; all-digit names need it to rule out an ID
+/// when going to a snapshot.
+pub fn prove_name(layout: &Layout, image: &str, name: &str, lookup: Lookup) -> Result<(), Refusal> {
+    let verb = match lookup {
+        Lookup::Goto => "revert to",
+        Lookup::Name => "delete",
+    };
+    let numeric =
+        lookup == Lookup::Goto && !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
     let Some(table) = layout.table(image) else {
         if numeric {
             return Err(Refusal::plain(format!(
@@ -504,7 +529,11 @@ pub fn prove_name(layout: &Layout, image: &str, name: &str, verb: &str) -> Resul
         return Ok(());
     };
     let same_name = table.iter().filter(|s| s.name == name).count();
-    match resolve_for_goto(table, name) {
+    let hit = match lookup {
+        Lookup::Goto => resolve_for_goto(table, name),
+        Lookup::Name => table.iter().find(|s| s.name == name),
+    };
+    match hit {
         None => Err(Refusal::plain(format!(
             "{} holds no internal snapshot named '{name}' (libvirt: \"image of disk does not have \
              internal snapshot\")",
@@ -711,12 +740,22 @@ fn damage_refusal(
             _ => None,
         })
         .collect();
-    if !snapshots.is_empty() {
-        ways_out.push(WayOut::text(format!(
-            "if you no longer need {}, delete {} first; then revert",
-            join_names(&snapshots),
-            if snapshots.len() == 1 { "it" } else { "them" }
-        )));
+    for victim in &snapshots {
+        // Only offer what libvirt will do: a delete it refuses is no way out.
+        let text = if super::delete::plan_delete(layout, victim, super::DeleteMode::This)
+            .refusal
+            .is_none()
+        {
+            format!(
+                "if you no longer need '{victim}', delete it first (its data goes), then revert"
+            )
+        } else {
+            format!(
+                "if you no longer need '{victim}', forget it first (`snapshot delete --metadata-only`: \
+                 libvirt cannot merge it; its files stay on disk and lose their meaning), then revert"
+            )
+        };
+        ways_out.push(WayOut::text(text));
     }
     if snap.location == SnapshotLocation::Internal {
         ways_out.push(WayOut::text(

@@ -61,7 +61,7 @@ fn mixed_chain_revert_to_the_internal_base_is_refused() {
     let text = reason(&plan);
     assert!(text.contains("snapshot 'e1'"), "{text}");
     assert!(text.contains("rewrites c07.qcow2 in place"), "{text}");
-    assert!(text.contains("delete it first"), "{text}");
+    assert!(text.contains("forget it first"), "{text}");
 }
 
 #[test]
@@ -186,6 +186,10 @@ fn numeric_names_are_proven_or_refused() {
         "{}",
         reason(&plan)
     );
+    // Delete looks names up by name: deleting '1' removes the right one.
+    assert!(plan_delete(&layout, "1", DeleteMode::This)
+        .refusal
+        .is_none());
     // 'base' itself resolves to itself.
     assert!(!plan_revert(&layout, "base", &no_safety(), &memory_ok()).is_refused());
     // When the table proves '1' is ID 1 of itself, it is reverted.

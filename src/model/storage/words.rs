@@ -2,16 +2,6 @@
 
 use crate::model::{CpuMode, DomainConfig};
 
-/// "a", "a and b", "a, b and c" (quoted).
-pub fn join_names(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    match quoted.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
 fn cpu_words(c: &DomainConfig) -> String {
     let mode = match c.cpu_mode() {
         CpuMode::HostPassthrough => "host-passthrough".to_string(),
