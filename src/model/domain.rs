@@ -1,9 +1,16 @@
 //! The parts of a domain's XML virtsnap reasons about: CPU mode and features, TSC clock,
-//! disks, firmware and the devices that block memory state.
+//! disks, firmware and the devices and settings that decide whether memory state can be saved.
 
 use serde::Serialize;
 
 use super::xml::{parse_u64, scaled_to_kib, Element, XmlError};
+
+mod devices;
+
+pub use devices::{
+    Channel, Filesystem, HostDevice, HostDeviceSource, Input, LaunchSecurity, MemoryBacking,
+    NetInterface, Shmem, Tpm, Video,
+};
 
 /// The configured CPU mode. Read it from the persistent XML: libvirt rewrites a running
 /// host-model VM's live XML to `custom`.
@@ -99,6 +106,12 @@ pub struct Disk {
     pub shareable: bool,
     /// `<disk snapshot='no|internal|external|manual'>`.
     pub snapshot: Option<String>,
+    /// `<source><dataStore type='file'><source file=.../>`: a qcow2 image whose guest data lives
+    /// in a separate (raw) data file (libvirt >= 10.10); the data file's path.
+    pub data_store: Option<String>,
+    /// `<transient/>`: changes are discarded when the VM stops (libvirt refuses to migrate,
+    /// and so to save, such a VM).
+    pub transient: bool,
 }
 
 impl Disk {
@@ -124,9 +137,10 @@ pub struct Firmware {
 /// A device libvirt/QEMU cannot migrate, so memory state cannot be saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MigrationBlockingDevice {
-    /// Short kind: `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`, ...
+    /// The row's kind: `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`, `9p`, ...
     pub kind: String,
-    /// What identifies it to an admin, e.g. `0000:03:00.0` or the virtiofs target tag.
+    /// What identifies it to an admin, e.g. `0000:03:00.0` or the share's mount tag; may be
+    /// empty.
     pub detail: String,
 }
 
@@ -156,6 +170,26 @@ pub struct DomainConfig {
     pub guest_agent: Option<GuestAgent>,
     /// Number of `<serial>` + `<console>` devices.
     pub consoles: u32,
+    /// `<hostdev>` and `<interface type='hostdev'>`.
+    pub hostdevs: Vec<HostDevice>,
+    pub filesystems: Vec<Filesystem>,
+    /// Every `<interface>` except `type='hostdev'` (those are in `hostdevs`).
+    pub interfaces: Vec<NetInterface>,
+    pub shmems: Vec<Shmem>,
+    pub launch_security: Option<LaunchSecurity>,
+    pub memory_backing: Option<MemoryBacking>,
+    /// `<features><hyperv mode=...>`: `custom` (the default) or `passthrough`.
+    pub hyperv_mode: Option<String>,
+    /// `<sound model=...>`: ich9, ich6, usb, ...
+    pub sound_models: Vec<String>,
+    /// `<serial><target type=...>`: isa-serial, usb-serial, pci-serial, ...
+    pub serial_targets: Vec<String>,
+    /// `<crypto model=...>`: virtio.
+    pub crypto_models: Vec<String>,
+    pub videos: Vec<Video>,
+    pub inputs: Vec<Input>,
+    pub channels: Vec<Channel>,
+    pub tpms: Vec<Tpm>,
 }
 
 impl DomainConfig {
@@ -182,6 +216,51 @@ impl DomainConfig {
             guest_agent: device_list(devices, "channel").find_map(parse_guest_agent),
             consoles: (device_list(devices, "serial").count()
                 + device_list(devices, "console").count()) as u32,
+            hostdevs: devices::host_devices(devices),
+            filesystems: device_list(devices, "filesystem")
+                .map(devices::parse_filesystem)
+                .collect(),
+            interfaces: device_list(devices, "interface")
+                .filter(|i| i.attr("type") != Some("hostdev"))
+                .map(devices::parse_interface)
+                .collect(),
+            shmems: device_list(devices, "shmem")
+                .map(devices::parse_shmem)
+                .collect(),
+            launch_security: root
+                .child("launchSecurity")
+                .map(devices::parse_launch_security)
+                .transpose()?,
+            memory_backing: root
+                .child("memoryBacking")
+                .map(devices::parse_memory_backing),
+            hyperv_mode: root
+                .child("features")
+                .and_then(|f| f.child("hyperv"))
+                .map(|h| h.attr("mode").unwrap_or("custom").to_string()),
+            sound_models: device_list(devices, "sound")
+                .filter_map(|s| s.attr("model"))
+                .map(str::to_string)
+                .collect(),
+            serial_targets: device_list(devices, "serial")
+                .filter_map(serial_target)
+                .collect(),
+            crypto_models: device_list(devices, "crypto")
+                .filter_map(|c| c.attr("model"))
+                .map(str::to_string)
+                .collect(),
+            videos: device_list(devices, "video")
+                .map(devices::parse_video)
+                .collect(),
+            inputs: device_list(devices, "input")
+                .map(devices::parse_input)
+                .collect(),
+            channels: device_list(devices, "channel")
+                .map(devices::parse_channel)
+                .collect(),
+            tpms: device_list(devices, "tpm")
+                .map(devices::parse_tpm)
+                .collect(),
         };
         Ok(config)
     }
@@ -245,7 +324,17 @@ fn keep_domain_element(ancestors: &[Element], name: &str) -> bool {
     match ancestors {
         [_domain] => matches!(
             name,
-            "name" | "uuid" | "memory" | "vcpu" | "cpu" | "clock" | "os" | "devices"
+            "name"
+                | "uuid"
+                | "memory"
+                | "vcpu"
+                | "cpu"
+                | "clock"
+                | "os"
+                | "devices"
+                | "features"
+                | "launchSecurity"
+                | "memoryBacking"
         ),
         [_domain, devices] if devices.name == "devices" => matches!(
             name,
@@ -257,6 +346,11 @@ fn keep_domain_element(ancestors: &[Element], name: &str) -> bool {
                 | "channel"
                 | "serial"
                 | "console"
+                | "sound"
+                | "crypto"
+                | "video"
+                | "input"
+                | "tpm"
         ),
         // Only a host device's own address (`<source><address>`) matters, never the guest
         // bus address or the alias libvirt gives every device.
@@ -411,7 +505,30 @@ fn parse_disk(disk: &Element) -> Result<Disk, XmlError> {
         readonly: disk.child("readonly").is_some(),
         shareable: disk.child("shareable").is_some(),
         snapshot: disk.attr("snapshot").map(str::to_string),
+        data_store: disk
+            .child("source")
+            .and_then(|s| s.child("dataStore"))
+            .and_then(|d| d.child("source"))
+            .and_then(source_path),
+        transient: disk.child("transient").is_some(),
     })
+}
+
+/// `<source file|dev|dir|path=...>` (a nested data store or NVRAM source).
+fn source_path(source: &Element) -> Option<String> {
+    ["file", "dev", "dir", "path", "name"]
+        .iter()
+        .find_map(|key| source.attr(key))
+        .map(str::to_string)
+}
+
+/// `<serial><target type='usb-serial'>`, or only `<target><model name=...>`.
+fn serial_target(serial: &Element) -> Option<String> {
+    let target = serial.child("target")?;
+    target
+        .attr("type")
+        .or_else(|| target.child("model").and_then(|m| m.attr("name")))
+        .map(str::to_string)
 }
 
 /// `<os firmware='efi'>` or a `<loader>`/`<nvram>`; None for plain BIOS.
@@ -429,10 +546,13 @@ fn parse_firmware(os: &Element) -> Option<Firmware> {
             .map(Element::text)
             .filter(|t| !t.is_empty())
             .map(str::to_string),
-        nvram: nvram
-            .map(Element::text)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string),
+        // `<nvram>PATH</nvram>`, or since libvirt 8.5 `<nvram type='file'><source file=.../>`.
+        nvram: nvram.and_then(|n| {
+            Some(n.text())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .or_else(|| n.child("source").and_then(source_path))
+        }),
         nvram_format: nvram.and_then(|n| n.attr("format")).map(str::to_string),
     })
 }
