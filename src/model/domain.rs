@@ -134,7 +134,8 @@ pub struct Firmware {
     pub nvram_format: Option<String>,
 }
 
-/// A device libvirt/QEMU cannot migrate, so memory state cannot be saved.
+/// A device or setting libvirt/QEMU cannot migrate, so memory state cannot be saved: one
+/// finding of a row of the blocker table (`eligibility::blockers`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MigrationBlockingDevice {
     /// The row's kind: `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`, `9p`, ...
@@ -166,7 +167,6 @@ pub struct DomainConfig {
     pub tsc_frequency_hz: Option<u64>,
     pub disks: Vec<Disk>,
     pub firmware: Option<Firmware>,
-    pub blocking_devices: Vec<MigrationBlockingDevice>,
     pub guest_agent: Option<GuestAgent>,
     /// Number of `<serial>` + `<console>` devices.
     pub consoles: u32,
@@ -212,7 +212,6 @@ impl DomainConfig {
                 .map(parse_disk)
                 .collect::<Result<_, _>>()?,
             firmware: root.child("os").and_then(parse_firmware),
-            blocking_devices: blocking_devices(devices),
             guest_agent: device_list(devices, "channel").find_map(parse_guest_agent),
             consoles: (device_list(devices, "serial").count()
                 + device_list(devices, "console").count()) as u32,
@@ -555,83 +554,6 @@ fn parse_firmware(os: &Element) -> Option<Firmware> {
         }),
         nvram_format: nvram.and_then(|n| n.attr("format")).map(str::to_string),
     })
-}
-
-/// The devices libvirt 11 / QEMU 10 refuse to migrate (see qemuMigrationSrcIsAllowed and the
-/// blockers QEMU registers): assigned PCI functions, mediated devices, virtiofs, vDPA,
-/// shared memory other than role='master', and transient disks.
-fn blocking_devices(devices: Option<&Element>) -> Vec<MigrationBlockingDevice> {
-    let Some(devices) = devices else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for device in &devices.children {
-        let attr = |name: &str| device.attr(name).unwrap_or_default();
-        let child_attr = |child: &str, name: &str| {
-            device
-                .child(child)
-                .and_then(|c| c.attr(name))
-                .unwrap_or_default()
-                .to_string()
-        };
-        // QEMU unplugs a failover VF with <teaming type='transient'/> before migrating.
-        let transient_teaming = child_attr("teaming", "type") == "transient";
-        let subsystem = device.attr("mode").unwrap_or("subsystem") == "subsystem";
-        let blocking = match (device.name.as_str(), device.attr("type")) {
-            ("hostdev", Some("pci")) if subsystem && !transient_teaming => {
-                Some(("hostdev-pci", pci_address(device)))
-            }
-            ("hostdev", Some("mdev")) if subsystem => {
-                let uuid = device.child("source").and_then(|s| s.child("address"));
-                let uuid = uuid.and_then(|a| a.attr("uuid")).unwrap_or_default();
-                Some(("hostdev-mdev", uuid.to_string()))
-            }
-            ("interface", Some("hostdev")) if !transient_teaming => {
-                Some(("hostdev-pci", pci_address(device)))
-            }
-            ("interface", Some("vdpa")) => Some(("vdpa", child_attr("source", "dev"))),
-            ("filesystem", _) if child_attr("driver", "type") == "virtiofs" => {
-                Some(("virtiofs", child_attr("target", "dir")))
-            }
-            ("shmem", _) if attr("role") != "master" => Some(("shmem", attr("name").to_string())),
-            ("disk", _) if device.child("transient").is_some() => {
-                Some(("transient-disk", child_attr("target", "dev")))
-            }
-            _ => None,
-        };
-        if let Some((kind, detail)) = blocking {
-            found.push(MigrationBlockingDevice {
-                kind: kind.to_string(),
-                detail,
-            });
-        }
-    }
-    found
-}
-
-/// `<source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>` as `0000:03:00.0`.
-fn pci_address(hostdev: &Element) -> String {
-    let Some(address) = hostdev.child("source").and_then(|s| s.child("address")) else {
-        return String::new();
-    };
-    let field = |name: &str| {
-        address.attr(name).and_then(|v| {
-            let digits = v.trim().trim_start_matches("0x").trim_start_matches("0X");
-            u32::from_str_radix(digits, 16).ok()
-        })
-    };
-    match (
-        field("domain"),
-        field("bus"),
-        field("slot"),
-        field("function"),
-    ) {
-        (domain, Some(bus), Some(slot), Some(function)) => format!(
-            "{:04x}:{bus:02x}:{slot:02x}.{function:x}",
-            domain.unwrap_or(0)
-        ),
-        _ => String::new(),
-    }
 }
 
 fn parse_guest_agent(channel: &Element) -> Option<GuestAgent> {

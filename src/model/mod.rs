@@ -16,8 +16,8 @@ pub use domain::{
     LaunchSecurity, MemoryBacking, MigrationBlockingDevice, NetInterface, Shmem, Tpm, Video,
 };
 pub use eligibility::{
-    evaluate, explain_libvirt_error, invtsc_in_effect, Blocker, DiskOnlyVerdict, MemoryVerdict,
-    Remedy, RuleInput, Verdict,
+    evaluate, explain_libvirt_error, invtsc_in_effect, Blocker, ConditionalBlocker,
+    DiskOnlyVerdict, MemoryVerdict, Remedy, RuleInput, Verdict,
 };
 pub use host::HostCapabilities;
 pub use xml::XmlError;
