@@ -113,6 +113,21 @@ pub enum Place {
     Devices,
     /// Directly inside `<domain>` (`<cpu>`, `<features>`, `<launchSecurity>`).
     Domain,
+    /// Inside `<devices>` of a domain whose RAM is shared (`<memoryBacking><source
+    /// type='memfd'/><access mode='shared'/>`), as libvirt requires for vhost-user devices.
+    VhostUserDevices,
+}
+
+impl Place {
+    /// The `<memoryBacking>` a vhost-user device needs; empty for other places.
+    pub fn memory_backing(self) -> &'static str {
+        match self {
+            Self::VhostUserDevices => {
+                "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"
+            }
+            Self::Devices | Self::Domain => "",
+        }
+    }
 }
 
 /// A complete, minimal piece of XML that triggers a row. `@DIR@` stands for a directory the

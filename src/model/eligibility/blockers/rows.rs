@@ -289,7 +289,7 @@ pub static ROWS: &[BlockerRow] = &[
         fix: Fix::Text("Use a vhost-user back-end for {} that supports dirty-page logging"),
         find: find::vhost_user_net,
         example: Example {
-            place: Place::Devices,
+            place: Place::VhostUserDevices,
             xml: "<interface type='vhostuser'><source type='unix' path='/run/vhu0.sock' \
                   mode='client'/><model type='virtio'/></interface>",
         },
@@ -352,7 +352,7 @@ pub static ROWS: &[BlockerRow] = &[
         fix: Fix::Text("Detach {}, or use a virtiofsd that supports migration"),
         find: find::virtiofs,
         example: Example {
-            place: Place::Devices,
+            place: Place::VhostUserDevices,
             xml: "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/>\
                   <source dir='@DIR@'/><target dir='share'/></filesystem>",
         },
@@ -537,7 +537,7 @@ pub static ROWS: &[BlockerRow] = &[
         fix: Fix::Detach,
         find: find::vhost_user_gpu,
         example: Example {
-            place: Place::Devices,
+            place: Place::VhostUserDevices,
             xml: "<video><driver name='vhostuser'/><model type='virtio' heads='1'/></video>",
         },
     },

@@ -15,10 +15,7 @@ fn domain_with(example: Option<&Example>) -> DomainConfig {
             place: Place::Domain,
             xml,
         }) => (*xml, ""),
-        Some(Example {
-            place: Place::Devices,
-            xml,
-        }) => ("", *xml),
+        Some(Example { place, xml }) => (place.memory_backing(), *xml),
         None => ("", ""),
     };
     let xml = format!(
