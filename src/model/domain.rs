@@ -129,6 +129,8 @@ pub struct Firmware {
     /// `<os firmware='efi'>` or a pflash loader.
     pub pflash: bool,
     pub loader: Option<String>,
+    /// The NVRAM path: `<nvram>PATH</nvram>`, or `<nvram type='file'><source file=PATH/>`
+    /// (libvirt >= 8.5; a network NVRAM gives its source `name`).
     pub nvram: Option<String>,
     /// `<nvram format='qcow2'>` (libvirt >= 10.x); None when unspecified (raw).
     pub nvram_format: Option<String>,

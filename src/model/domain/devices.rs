@@ -161,7 +161,7 @@ pub struct Tpm {
     pub backend: Option<String>,
 }
 
-pub(super) fn parse_hostdev(hostdev: &Element) -> HostDevice {
+fn parse_hostdev(hostdev: &Element) -> HostDevice {
     let source = hostdev.child("source");
     let source_attr = |name: &str| {
         source

@@ -22,6 +22,7 @@
 //! it was checked. The rule (`evaluate`) and its explanation texts are generated from it, and
 //! the unit tests walk it. [`NOT_BLOCKERS`] lists what was checked and does not block.
 
+use super::words::capitalize;
 use crate::model::domain::{DomainConfig, MigrationBlockingDevice};
 use crate::model::host::HostCapabilities;
 
@@ -235,6 +236,7 @@ impl Finding {
         }
     }
 
+    /// The finding under its older name, as `DomainConfig::blocking_devices` used to list it.
     pub fn as_device(&self) -> MigrationBlockingDevice {
         MigrationBlockingDevice {
             kind: self.row.kind.to_string(),
@@ -296,14 +298,6 @@ pub fn says_match(says: &str, message: &str) -> bool {
 
 fn fill(template: &str, phrase: &str) -> String {
     template.replace("{}", phrase)
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

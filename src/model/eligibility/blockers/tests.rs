@@ -310,3 +310,28 @@ fn libvirt_refusals_and_conditions_mix() {
          libvirt refuses it."
     );
 }
+
+#[test]
+fn a_virtiofsd_without_migration_is_explained_when_libvirt_refuses() {
+    let cfg = domain_with(Some(&row("virtiofs").unwrap().example));
+    let input = RuleInput {
+        persistent: &cfg,
+        live: Some(&cfg),
+        host: None,
+        state: DomainState::Running,
+        libvirt_version: LIBVIRT_11_3,
+    };
+    let said = "Operation not supported: migration with this virtiofs device is not supported";
+    let text = explain_libvirt_error(said, &input).unwrap();
+    assert!(
+        text.starts_with(
+            "Memory snapshots are not supported for this VM right now.\n\
+             The virtiofsd serving the virtiofs share share does not support migration, which \
+             prevents memory state capture.\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "\n3. Detach the virtiofs share share, or use a virtiofsd that supports migration\n"
+    ));
+}
