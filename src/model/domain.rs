@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::xml::{parse_u64, scaled_to_kib, Element, XmlError};
 
+pub mod blocking;
 mod devices;
 
 pub use devices::{
@@ -169,6 +170,11 @@ pub struct DomainConfig {
     pub tsc_frequency_hz: Option<u64>,
     pub disks: Vec<Disk>,
     pub firmware: Option<Firmware>,
+    /// The devices that always keep libvirt/QEMU from saving memory state (the refusing
+    /// device rows of the blocker table, [`blocking::REFUSING_DEVICES`]); CPU and launch
+    /// settings and guest- or back-end-dependent ones (9p, virtiofs, vhost-user) are not here:
+    /// ask `eligibility::evaluate`.
+    pub blocking_devices: Vec<MigrationBlockingDevice>,
     pub guest_agent: Option<GuestAgent>,
     /// Number of `<serial>` + `<console>` devices.
     pub consoles: u32,
@@ -199,7 +205,7 @@ impl DomainConfig {
     pub fn from_xml(xml: &str) -> Result<DomainConfig, XmlError> {
         let root = Element::parse_root(xml, "domain", keep_domain_element)?;
         let devices = root.child("devices");
-        let config = DomainConfig {
+        let mut config = DomainConfig {
             name: root.child_text("name").unwrap_or_default().to_string(),
             uuid: root.child_text("uuid").unwrap_or_default().to_string(),
             domain_type: root.attr("type").unwrap_or_default().to_string(),
@@ -214,6 +220,7 @@ impl DomainConfig {
                 .map(parse_disk)
                 .collect::<Result<_, _>>()?,
             firmware: root.child("os").and_then(parse_firmware),
+            blocking_devices: Vec::new(),
             guest_agent: device_list(devices, "channel").find_map(parse_guest_agent),
             consoles: (device_list(devices, "serial").count()
                 + device_list(devices, "console").count()) as u32,
@@ -263,6 +270,7 @@ impl DomainConfig {
                 .map(devices::parse_tpm)
                 .collect(),
         };
+        config.blocking_devices = blocking::blocking_devices(&config);
         Ok(config)
     }
 

@@ -40,6 +40,7 @@ fn host_passthrough_migratable_off_live_and_inactive() {
         assert_eq!(cfg.tsc_frequency_hz, None);
         assert_eq!(cfg.consoles, 2);
         assert_eq!(cfg.firmware, None);
+        assert!(cfg.blocking_devices.is_empty());
         assert!(cfg.hostdevs.is_empty() && cfg.filesystems.is_empty() && cfg.shmems.is_empty());
         assert_eq!(cfg.launch_security, None);
         assert_eq!(cfg.memory_backing, None);
@@ -351,6 +352,59 @@ fn odd_xml_devices_that_matter_for_memory_state() {
             model: Some("vga".to_string()),
             driver: None
         }]
+    );
+}
+
+#[test]
+fn odd_xml_migration_blocking_devices() {
+    let cfg = DomainConfig::from_xml(ODD).unwrap();
+    let found: Vec<_> = cfg
+        .blocking_devices
+        .iter()
+        .map(|d| (d.kind.as_str(), d.detail.as_str()))
+        .collect();
+    // The virtiofs share is not listed: libvirt 11.3 refuses it only when virtiofsd cannot
+    // migrate, a warning of the rule rather than a refusal.
+    assert_eq!(
+        found,
+        vec![
+            ("hostdev-pci", "0000:03:00.1"),
+            ("vdpa", "/dev/vhost-vdpa-0"),
+            ("shmem", "ivshmem0"),
+        ]
+    );
+}
+
+#[test]
+fn which_devices_block_migration() {
+    let xml = "<domain><devices>\
+        <interface type='hostdev'><source><address type='pci' domain='0x0000' bus='0x5e' \
+          slot='0x10' function='0x2'/></source></interface>\
+        <hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x04' \
+          slot='0x00' function='0x0'/></source><teaming type='transient' \
+          persistent='ua-net0'/></hostdev>\
+        <hostdev mode='subsystem' type='mdev' model='vfio-pci'><source><address \
+          uuid='c2177883-f1bb-47f0-914d-32a22e3a8804'/></source></hostdev>\
+        <hostdev mode='subsystem' type='usb'><source><vendor id='0x1'/></source></hostdev>\
+        <shmem name='master0' role='master'><model type='ivshmem-plain'/></shmem>\
+        <shmem name='peer0' role='peer'><model type='ivshmem-plain'/></shmem>\
+        <disk type='file' device='disk'><source file='/a'/><target dev='vda'/>\
+          <transient/></disk>\
+        </devices></domain>";
+    let cfg = DomainConfig::from_xml(xml).unwrap();
+    let found: Vec<_> = cfg
+        .blocking_devices
+        .iter()
+        .map(|d| (d.kind.as_str(), d.detail.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("hostdev-pci", "0000:5e:10.2"),
+            ("hostdev-mdev", "c2177883-f1bb-47f0-914d-32a22e3a8804"),
+            ("shmem", "peer0"),
+            ("transient-disk", "vda"),
+        ]
     );
 }
 

@@ -16,7 +16,8 @@
 //! vmstate says `.unmigratable = 1`, "non-migratable device: <id>" from
 //! `qemu_savevm_non_migratable_list` (migration/savevm.c).
 //!
-//! Each row of [`ROWS`] says what in the XML causes it (its `find` matcher and a complete
+//! Each row of [`ROWS`] says what in the XML causes it (its `find` matcher, most of them in
+//! `domain::blocking` so that `DomainConfig::blocking_devices` can use them, and a complete
 //! `example`), the words libvirt returns, whether the guest or the host back-end decides
 //! (a conditional warning rather than a refusal), where in the sources it comes from, and how
 //! it was checked. The rule (`evaluate`) and its explanation texts are generated from it, and
@@ -26,7 +27,6 @@ use super::words::capitalize;
 use crate::model::domain::{DomainConfig, MigrationBlockingDevice};
 use crate::model::host::HostCapabilities;
 
-mod find;
 mod not_blockers;
 mod rows;
 
@@ -139,6 +139,32 @@ pub struct Example {
     pub xml: &'static str,
 }
 
+/// A row's matcher: most read only the domain (`domain::blocking`); invtsc also needs the
+/// host CPU.
+#[derive(Clone, Copy)]
+pub enum Find {
+    Config(fn(&DomainConfig) -> Vec<String>),
+    WithHost(fn(&DomainConfig, Option<&HostCapabilities>) -> Vec<String>),
+}
+
+impl Find {
+    pub fn run(self, cfg: &DomainConfig, host: Option<&HostCapabilities>) -> Vec<String> {
+        match self {
+            Self::Config(find) => find(cfg),
+            Self::WithHost(find) => find(cfg, host),
+        }
+    }
+}
+
+/// invtsc in effect and no TSC frequency pinned (one empty detail): the row's matcher.
+fn invtsc(cfg: &DomainConfig, host: Option<&HostCapabilities>) -> Vec<String> {
+    if super::invtsc_blocks(cfg, host).is_some() {
+        vec![String::new()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// One blocker.
 pub struct BlockerRow {
     /// `Blocker.kind` in `check --json`.
@@ -158,7 +184,7 @@ pub struct BlockerRow {
     pub blocks: &'static str,
     pub fix: Fix,
     /// The findings in a configuration: one detail per element (may be empty text).
-    pub find: fn(&DomainConfig, Option<&HostCapabilities>) -> Vec<String>,
+    pub find: Find,
     pub example: Example,
 }
 
@@ -249,7 +275,8 @@ impl Finding {
 pub fn findings(cfg: &DomainConfig, host: Option<&HostCapabilities>) -> Vec<Finding> {
     ROWS.iter()
         .flat_map(|row| {
-            (row.find)(cfg, host)
+            row.find
+                .run(cfg, host)
                 .into_iter()
                 .map(move |detail| Finding { row, detail })
         })

@@ -5,8 +5,8 @@
 //! QEMU's words were also found verbatim in the installed qemu-system-x86_64 10.0.2 binary, and
 //! libvirt's in its QEMU driver module.
 
-use super::find;
-use super::{BlockerRow, Checked, Condition, Example, Fix, Place, Project, Source};
+use super::{invtsc, BlockerRow, Checked, Condition, Example, Find, Fix, Place, Project, Source};
+use crate::model::domain::blocking;
 
 const fn qemu(file: &'static str, function: &'static str, says: &'static str) -> Source {
     Source {
@@ -73,7 +73,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "prevents migration",
         fix: Fix::Nothing,
-        find: find::invtsc,
+        find: Find::WithHost(invtsc),
         example: Example {
             place: Place::Domain,
             xml: "<cpu mode='custom' match='exact' check='none'><model fallback='forbid'>qemu64\
@@ -107,7 +107,7 @@ pub static ROWS: &[BlockerRow] = &[
             "Replace <hyperv mode='passthrough'/> with the Hyper-V features the guest needs, \
              listed one by one",
         ),
-        find: find::hyperv_passthrough,
+        find: Find::Config(blocking::hyperv_passthrough),
         example: Example {
             place: Place::Domain,
             xml: "<features><acpi/><hyperv mode='passthrough'/></features>",
@@ -130,7 +130,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "prevents migration",
         fix: Fix::Nothing,
-        find: find::sev,
+        find: Find::Config(blocking::sev),
         example: Example {
             place: Place::Domain,
             xml: "<launchSecurity type='sev'><cbitpos>47</cbitpos>\
@@ -153,7 +153,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "prevents migration",
         fix: Fix::Nothing,
-        find: find::sev_snp,
+        find: Find::Config(blocking::sev_snp),
         example: Example {
             place: Place::Domain,
             xml: "<launchSecurity type='sev-snp'><policy>0x00030000</policy></launchSecurity>",
@@ -175,7 +175,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::hostdev_pci,
+        find: Find::Config(blocking::hostdev_pci),
         example: Example {
             place: Place::Devices,
             xml: "<hostdev mode='subsystem' type='pci' managed='yes'><source>\
@@ -197,7 +197,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::hostdev_mdev,
+        find: Find::Config(blocking::hostdev_mdev),
         example: Example {
             place: Place::Devices,
             xml: "<hostdev mode='subsystem' type='mdev' model='vfio-pci'><source>\
@@ -228,7 +228,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::vhost_scsi,
+        find: Find::Config(blocking::vhost_scsi),
         example: Example {
             place: Place::Devices,
             xml: "<hostdev mode='subsystem' type='scsi_host'>\
@@ -258,7 +258,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::vdpa,
+        find: Find::Config(blocking::vdpa),
         example: Example {
             place: Place::Devices,
             xml: "<interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/>\
@@ -287,7 +287,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Text("Use a vhost-user back-end for {} that supports dirty-page logging"),
-        find: find::vhost_user_net,
+        find: Find::Config(blocking::vhost_user_net),
         example: Example {
             place: Place::VhostUserDevices,
             xml: "<interface type='vhostuser'><source type='unix' path='/run/vhu0.sock' \
@@ -315,7 +315,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: true,
         blocks: "cannot be migrated while the guest has it mounted",
         fix: Fix::Text("Unmount {} in the guest (or detach it), then take the snapshot"),
-        find: find::nine_p,
+        find: Find::Config(blocking::nine_p),
         example: Example {
             place: Place::Devices,
             xml: "<filesystem type='mount' accessmode='passthrough'><driver type='path'/>\
@@ -350,7 +350,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Text("Detach {}, or use a virtiofsd that supports migration"),
-        find: find::virtiofs,
+        find: Find::Config(blocking::virtiofs),
         example: Example {
             place: Place::VhostUserDevices,
             xml: "<filesystem type='mount' accessmode='passthrough'><driver type='virtiofs'/>\
@@ -380,7 +380,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::shmem,
+        find: Find::Config(blocking::shmem),
         example: Example {
             place: Place::Devices,
             xml: "<shmem name='virtsnap-test-shm'><model type='ivshmem-plain'/>\
@@ -401,7 +401,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::transient_disk,
+        find: Find::Config(blocking::transient_disk),
         example: Example {
             place: Place::Devices,
             xml: "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
@@ -426,7 +426,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "uses an image format QEMU cannot migrate",
         fix: Fix::Text("Convert {} to qcow2 (qemu-img convert) while the VM is stopped"),
-        find: find::disk_format,
+        find: Find::Config(blocking::disk_format),
         example: Example {
             place: Place::Devices,
             xml: "<disk type='file' device='disk'><driver name='qemu' type='vmdk'/>\
@@ -447,7 +447,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::usb_audio,
+        find: Find::Config(blocking::usb_audio),
         example: Example {
             place: Place::Devices,
             xml: "<controller type='usb' model='qemu-xhci'/><sound model='usb'/>\
@@ -468,7 +468,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::usb_serial,
+        find: Find::Config(blocking::usb_serial),
         example: Example {
             place: Place::Devices,
             xml: "<controller type='usb' model='qemu-xhci'/><serial type='pty'>\
@@ -490,7 +490,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::virtio_crypto,
+        find: Find::Config(blocking::virtio_crypto),
         example: Example {
             place: Place::Devices,
             xml: "<crypto model='virtio' type='qemu'><backend model='builtin' queues='1'/>\
@@ -511,7 +511,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::virtio_input_host,
+        find: Find::Config(blocking::virtio_input_host),
         example: Example {
             place: Place::Devices,
             xml: "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/>\
@@ -535,7 +535,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::vhost_user_gpu,
+        find: Find::Config(blocking::vhost_user_gpu),
         example: Example {
             place: Place::VhostUserDevices,
             xml: "<video><driver name='vhostuser'/><model type='virtio' heads='1'/></video>",
@@ -556,7 +556,7 @@ pub static ROWS: &[BlockerRow] = &[
         quote_detail: false,
         blocks: "cannot be migrated",
         fix: Fix::Detach,
-        find: find::qemu_vdagent,
+        find: Find::Config(blocking::qemu_vdagent),
         example: Example {
             place: Place::Devices,
             xml: "<channel type='qemu-vdagent'><source><clipboard copypaste='yes'/>\

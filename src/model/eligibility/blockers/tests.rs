@@ -63,6 +63,30 @@ fn every_row_fires_on_its_example_and_nothing_fires_on_a_plain_domain() {
 }
 
 #[test]
+fn blocking_devices_lists_exactly_the_refusing_device_rows() {
+    use crate::model::domain::blocking::REFUSING_DEVICES;
+    for (kind, _) in REFUSING_DEVICES {
+        let row = row(kind).unwrap_or_else(|| panic!("{kind} is not a row"));
+        assert!(!row.is_conditional(), "{kind}");
+    }
+    for row in ROWS {
+        let cfg = domain_with(Some(&row.example));
+        let listed: Vec<&str> = cfg
+            .blocking_devices
+            .iter()
+            .map(|d| d.kind.as_str())
+            .collect();
+        if REFUSING_DEVICES.iter().any(|(kind, _)| *kind == row.kind) {
+            assert_eq!(listed, [row.kind]);
+            let finding = findings(&cfg, None).remove(0);
+            assert_eq!(cfg.blocking_devices[0], finding.as_device());
+        } else {
+            assert!(listed.is_empty(), "{}: {listed:?}", row.kind);
+        }
+    }
+}
+
+#[test]
 fn every_row_decides_the_verdict_with_its_own_words() {
     for row in ROWS {
         let cfg = domain_with(Some(&row.example));

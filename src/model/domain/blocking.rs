@@ -1,11 +1,45 @@
-//! The matchers of the blocker table: which elements of a parsed domain a row is about. Each
-//! returns one detail per element (what names it to an admin), empty when it matches nothing.
+//! Which elements of a parsed domain keep libvirt/QEMU from saving memory state: the matchers
+//! of the blocker table (`eligibility::blockers`, where each row has its words, sources and
+//! checks). Each returns one detail per element, what names it to an admin (a PCI address, a
+//! mount tag), or an empty detail for a setting; nothing when it does not match. They live
+//! here, under the type they read, so that `DomainConfig::blocking_devices` can be filled at
+//! parse time without the domain module depending on the rule.
 
-use super::super::invtsc_blocks;
-use crate::model::domain::{DomainConfig, HostDeviceSource};
-use crate::model::host::HostCapabilities;
+use super::{DomainConfig, HostDeviceSource, MigrationBlockingDevice};
 
-type Host<'a> = Option<&'a HostCapabilities>;
+/// A matcher: one detail per matching element.
+pub type Matcher = fn(&DomainConfig) -> Vec<String>;
+
+/// The table's rows that always refuse and are devices (not CPU or launch settings, not the
+/// guest- or back-end-dependent ones), by kind: what `DomainConfig::blocking_devices` lists.
+pub const REFUSING_DEVICES: [(&str, Matcher); 13] = [
+    ("hostdev-pci", hostdev_pci),
+    ("hostdev-mdev", hostdev_mdev),
+    ("vhost-scsi", vhost_scsi),
+    ("vdpa", vdpa),
+    ("shmem", shmem),
+    ("transient-disk", transient_disk),
+    ("disk-format", disk_format),
+    ("usb-audio", usb_audio),
+    ("usb-serial", usb_serial),
+    ("virtio-crypto", virtio_crypto),
+    ("virtio-input-host", virtio_input_host),
+    ("vhost-user-gpu", vhost_user_gpu),
+    ("qemu-vdagent", qemu_vdagent),
+];
+
+/// Every refusing device in `cfg`, in the order of [`REFUSING_DEVICES`].
+pub(super) fn blocking_devices(cfg: &DomainConfig) -> Vec<MigrationBlockingDevice> {
+    REFUSING_DEVICES
+        .iter()
+        .flat_map(|(kind, find)| {
+            find(cfg).into_iter().map(|detail| MigrationBlockingDevice {
+                kind: kind.to_string(),
+                detail,
+            })
+        })
+        .collect()
+}
 
 /// One empty detail when `yes`: a setting, not a device, so there is nothing to name.
 fn setting(yes: bool) -> Vec<String> {
@@ -16,16 +50,12 @@ fn setting(yes: bool) -> Vec<String> {
     }
 }
 
-pub(super) fn invtsc(cfg: &DomainConfig, host: Host) -> Vec<String> {
-    setting(invtsc_blocks(cfg, host).is_some())
-}
-
-pub(super) fn hyperv_passthrough(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn hyperv_passthrough(cfg: &DomainConfig) -> Vec<String> {
     setting(cfg.hyperv_mode.as_deref() == Some("passthrough"))
 }
 
 /// SEV and SEV-ES share libvirt's `type='sev'`; policy bit 2 tells them apart.
-pub(super) fn sev(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn sev(cfg: &DomainConfig) -> Vec<String> {
     match &cfg.launch_security {
         Some(ls) if ls.security_type == "sev" => {
             vec![if ls.is_sev_es() { "(SEV-ES)" } else { "" }.to_string()]
@@ -34,7 +64,7 @@ pub(super) fn sev(cfg: &DomainConfig, _: Host) -> Vec<String> {
     }
 }
 
-pub(super) fn sev_snp(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn sev_snp(cfg: &DomainConfig) -> Vec<String> {
     setting(
         cfg.launch_security
             .as_ref()
@@ -44,7 +74,7 @@ pub(super) fn sev_snp(cfg: &DomainConfig, _: Host) -> Vec<String> {
 
 /// Assigned PCI functions (`<hostdev type='pci'>`, `<interface type='hostdev'>`), except a
 /// failover VF with `<teaming type='transient'/>`, which QEMU unplugs before migrating.
-pub(super) fn hostdev_pci(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn hostdev_pci(cfg: &DomainConfig) -> Vec<String> {
     cfg.hostdevs
         .iter()
         .filter(|h| h.mode == "subsystem" && !h.transient_teaming)
@@ -55,7 +85,7 @@ pub(super) fn hostdev_pci(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn hostdev_mdev(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn hostdev_mdev(cfg: &DomainConfig) -> Vec<String> {
     cfg.hostdevs
         .iter()
         .filter_map(|h| match &h.source {
@@ -65,7 +95,7 @@ pub(super) fn hostdev_mdev(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn vhost_scsi(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn vhost_scsi(cfg: &DomainConfig) -> Vec<String> {
     cfg.hostdevs
         .iter()
         .filter_map(|h| match &h.source {
@@ -77,11 +107,11 @@ pub(super) fn vhost_scsi(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn vdpa(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn vdpa(cfg: &DomainConfig) -> Vec<String> {
     interfaces_of(cfg, "vdpa")
 }
 
-pub(super) fn vhost_user_net(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn vhost_user_net(cfg: &DomainConfig) -> Vec<String> {
     interfaces_of(cfg, "vhostuser")
 }
 
@@ -98,7 +128,7 @@ fn interfaces_of(cfg: &DomainConfig, net_type: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn nine_p(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn nine_p(cfg: &DomainConfig) -> Vec<String> {
     cfg.filesystems
         .iter()
         .filter(|f| f.is_9p())
@@ -106,7 +136,7 @@ pub(super) fn nine_p(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn virtiofs(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn virtiofs(cfg: &DomainConfig) -> Vec<String> {
     cfg.filesystems
         .iter()
         .filter(|f| f.is_virtiofs())
@@ -115,7 +145,7 @@ pub(super) fn virtiofs(cfg: &DomainConfig, _: Host) -> Vec<String> {
 }
 
 /// libvirt leaves `role` out by default, and QEMU's ivshmem is then not the master.
-pub(super) fn shmem(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn shmem(cfg: &DomainConfig) -> Vec<String> {
     cfg.shmems
         .iter()
         .filter(|s| s.role.as_deref() != Some("master"))
@@ -123,7 +153,7 @@ pub(super) fn shmem(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn transient_disk(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn transient_disk(cfg: &DomainConfig) -> Vec<String> {
     cfg.disks
         .iter()
         .filter(|d| d.transient)
@@ -135,7 +165,7 @@ pub(super) fn transient_disk(cfg: &DomainConfig, _: Host) -> Vec<String> {
 /// read-only or not (libvirt format names; `ploop` is QEMU's `parallels`).
 const FORMATS_WITHOUT_MIGRATION: [&str; 6] = ["vmdk", "vdi", "vhdx", "vpc", "ploop", "qcow"];
 
-pub(super) fn disk_format(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn disk_format(cfg: &DomainConfig) -> Vec<String> {
     cfg.disks
         .iter()
         .filter_map(|d| {
@@ -147,11 +177,11 @@ pub(super) fn disk_format(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn usb_audio(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn usb_audio(cfg: &DomainConfig) -> Vec<String> {
     setting(cfg.sound_models.iter().any(|m| m == "usb"))
 }
 
-pub(super) fn usb_serial(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn usb_serial(cfg: &DomainConfig) -> Vec<String> {
     let count = cfg
         .serial_targets
         .iter()
@@ -160,12 +190,12 @@ pub(super) fn usb_serial(cfg: &DomainConfig, _: Host) -> Vec<String> {
     vec![String::new(); count]
 }
 
-pub(super) fn virtio_crypto(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn virtio_crypto(cfg: &DomainConfig) -> Vec<String> {
     let count = cfg.crypto_models.iter().filter(|m| *m == "virtio").count();
     vec![String::new(); count]
 }
 
-pub(super) fn virtio_input_host(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn virtio_input_host(cfg: &DomainConfig) -> Vec<String> {
     cfg.inputs
         .iter()
         .filter(|i| i.input_type == "passthrough")
@@ -173,7 +203,7 @@ pub(super) fn virtio_input_host(cfg: &DomainConfig, _: Host) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn vhost_user_gpu(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn vhost_user_gpu(cfg: &DomainConfig) -> Vec<String> {
     let count = cfg
         .videos
         .iter()
@@ -182,7 +212,7 @@ pub(super) fn vhost_user_gpu(cfg: &DomainConfig, _: Host) -> Vec<String> {
     vec![String::new(); count]
 }
 
-pub(super) fn qemu_vdagent(cfg: &DomainConfig, _: Host) -> Vec<String> {
+pub fn qemu_vdagent(cfg: &DomainConfig) -> Vec<String> {
     let count = cfg
         .channels
         .iter()
