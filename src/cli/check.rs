@@ -85,6 +85,10 @@ fn render_text(r: &CheckReport) -> String {
             out.push('\n');
         }
     }
+    // Guest- or back-end-dependent blockers: allowed now, refused later or elsewhere.
+    for warning in m.conditional_blockers.iter().filter(|_| m.applicable) {
+        out.push_str(&format!("Warning: {}\n", warning.message));
+    }
     for note in m.notes.iter().filter(|_| m.applicable) {
         out.push_str(&format!("Note: {note}\n"));
     }
@@ -105,4 +109,48 @@ fn render_text(r: &CheckReport) -> String {
         out.push_str(&format!("Quiesce: not possible: {why}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{evaluate, DomainConfig, RuleInput};
+
+    #[test]
+    fn a_conditional_blocker_is_a_warning_in_text_and_a_field_in_json() {
+        let xml = "<domain type='kvm'><name>share9p</name><devices>\
+                   <disk type='file' device='disk'><driver type='qcow2'/>\
+                   <source file='/a.qcow2'/><target dev='vda'/></disk>\
+                   <filesystem type='mount' accessmode='passthrough'><driver type='path'/>\
+                   <source dir='/srv'/><target dir='tag'/></filesystem></devices></domain>";
+        let cfg = DomainConfig::from_xml(xml).unwrap();
+        let verdict = evaluate(&RuleInput {
+            persistent: &cfg,
+            live: Some(&cfg),
+            host: None,
+            state: DomainState::Running,
+            libvirt_version: 11_003_000,
+        });
+        let report = CheckReport {
+            domain: cfg.name.clone(),
+            state: DomainState::Running,
+            explanation: verdict.memory.explanation(),
+            memory_snapshot: verdict.memory,
+            disk_only_snapshot: verdict.disk_only,
+        };
+        let text = render_text(&report);
+        assert!(
+            text.starts_with(
+                "share9p (running)\n\n\
+                 Memory state: can be captured (internal or external snapshot).\n\
+                 Warning: Memory state can be captured now, but QEMU will refuse it once the \
+                 guest mounts the 9p share 'tag'.\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        let warning = &json["memory_snapshot"]["conditional_blockers"][0];
+        assert_eq!(warning["kind"], "9p");
+        assert_eq!(warning["depends_on"], "guest");
+    }
 }

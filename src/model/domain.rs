@@ -1,9 +1,17 @@
 //! The parts of a domain's XML virtsnap reasons about: CPU mode and features, TSC clock,
-//! disks, firmware and the devices that block memory state.
+//! disks, firmware and the devices and settings that decide whether memory state can be saved.
 
 use serde::Serialize;
 
 use super::xml::{parse_u64, scaled_to_kib, Element, XmlError};
+
+pub mod blocking;
+mod devices;
+
+pub use devices::{
+    Channel, Filesystem, HostDevice, HostDeviceSource, Input, LaunchSecurity, MemoryBacking,
+    NetInterface, Shmem, Tpm, Video,
+};
 
 /// The configured CPU mode. Read it from the persistent XML: libvirt rewrites a running
 /// host-model VM's live XML to `custom`.
@@ -105,6 +113,12 @@ pub struct Disk {
     /// The images below the top one, nearest first, from `<backingStore>` (live XML of a
     /// running VM, and persistent XML where libvirt recorded it); empty when unknown.
     pub backing_chain: Vec<BackingImage>,
+    /// `<source><dataStore type='file'><source file=.../>`: a qcow2 image whose guest data lives
+    /// in a separate (raw) data file (libvirt >= 10.10); the data file's path.
+    pub data_store: Option<String>,
+    /// `<transient/>`: changes are discarded when the VM stops (libvirt refuses to migrate,
+    /// and so to save, such a VM).
+    pub transient: bool,
 }
 
 /// One `<backingStore>` level of a disk: an image the one above it is an overlay of.
@@ -133,17 +147,21 @@ pub struct Firmware {
     /// `<os firmware='efi'>` or a pflash loader.
     pub pflash: bool,
     pub loader: Option<String>,
+    /// The NVRAM path: `<nvram>PATH</nvram>`, or `<nvram type='file'><source file=PATH/>`
+    /// (libvirt >= 8.5; a network NVRAM gives its source `name`).
     pub nvram: Option<String>,
     /// `<nvram format='qcow2'>` (libvirt >= 10.x); None when unspecified (raw).
     pub nvram_format: Option<String>,
 }
 
-/// A device libvirt/QEMU cannot migrate, so memory state cannot be saved.
+/// A device or setting libvirt/QEMU cannot migrate, so memory state cannot be saved: one
+/// finding of a row of the blocker table (`eligibility::blockers`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MigrationBlockingDevice {
-    /// Short kind: `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`, ...
+    /// The row's kind: `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`, `9p`, ...
     pub kind: String,
-    /// What identifies it to an admin, e.g. `0000:03:00.0` or the virtiofs target tag.
+    /// What identifies it to an admin, e.g. `0000:03:00.0` or the share's mount tag; may be
+    /// empty.
     pub detail: String,
 }
 
@@ -169,10 +187,34 @@ pub struct DomainConfig {
     pub tsc_frequency_hz: Option<u64>,
     pub disks: Vec<Disk>,
     pub firmware: Option<Firmware>,
+    /// The devices that always keep libvirt/QEMU from saving memory state (the refusing
+    /// device rows of the blocker table, [`blocking::REFUSING_DEVICES`]); CPU and launch
+    /// settings and guest- or back-end-dependent ones (9p, virtiofs, vhost-user) are not here:
+    /// ask `eligibility::evaluate`.
     pub blocking_devices: Vec<MigrationBlockingDevice>,
     pub guest_agent: Option<GuestAgent>,
     /// Number of `<serial>` + `<console>` devices.
     pub consoles: u32,
+    /// `<hostdev>` and `<interface type='hostdev'>`.
+    pub hostdevs: Vec<HostDevice>,
+    pub filesystems: Vec<Filesystem>,
+    /// Every `<interface>` except `type='hostdev'` (those are in `hostdevs`).
+    pub interfaces: Vec<NetInterface>,
+    pub shmems: Vec<Shmem>,
+    pub launch_security: Option<LaunchSecurity>,
+    pub memory_backing: Option<MemoryBacking>,
+    /// `<features><hyperv mode=...>`: `custom` (the default) or `passthrough`.
+    pub hyperv_mode: Option<String>,
+    /// `<sound model=...>`: ich9, ich6, usb, ...
+    pub sound_models: Vec<String>,
+    /// `<serial><target type=...>`: isa-serial, usb-serial, pci-serial, ...
+    pub serial_targets: Vec<String>,
+    /// `<crypto model=...>`: virtio.
+    pub crypto_models: Vec<String>,
+    pub videos: Vec<Video>,
+    pub inputs: Vec<Input>,
+    pub channels: Vec<Channel>,
+    pub tpms: Vec<Tpm>,
 }
 
 impl DomainConfig {
@@ -180,7 +222,7 @@ impl DomainConfig {
     pub fn from_xml(xml: &str) -> Result<DomainConfig, XmlError> {
         let root = Element::parse_root(xml, "domain", keep_domain_element)?;
         let devices = root.child("devices");
-        let config = DomainConfig {
+        let mut config = DomainConfig {
             name: root.child_text("name").unwrap_or_default().to_string(),
             uuid: root.child_text("uuid").unwrap_or_default().to_string(),
             domain_type: root.attr("type").unwrap_or_default().to_string(),
@@ -195,11 +237,57 @@ impl DomainConfig {
                 .map(parse_disk)
                 .collect::<Result<_, _>>()?,
             firmware: root.child("os").and_then(parse_firmware),
-            blocking_devices: blocking_devices(devices),
+            blocking_devices: Vec::new(),
             guest_agent: device_list(devices, "channel").find_map(parse_guest_agent),
             consoles: (device_list(devices, "serial").count()
                 + device_list(devices, "console").count()) as u32,
+            hostdevs: devices::host_devices(devices),
+            filesystems: device_list(devices, "filesystem")
+                .map(devices::parse_filesystem)
+                .collect(),
+            interfaces: device_list(devices, "interface")
+                .filter(|i| i.attr("type") != Some("hostdev"))
+                .map(devices::parse_interface)
+                .collect(),
+            shmems: device_list(devices, "shmem")
+                .map(devices::parse_shmem)
+                .collect(),
+            launch_security: root
+                .child("launchSecurity")
+                .map(devices::parse_launch_security)
+                .transpose()?,
+            memory_backing: root
+                .child("memoryBacking")
+                .map(devices::parse_memory_backing),
+            hyperv_mode: root
+                .child("features")
+                .and_then(|f| f.child("hyperv"))
+                .map(|h| h.attr("mode").unwrap_or("custom").to_string()),
+            sound_models: device_list(devices, "sound")
+                .filter_map(|s| s.attr("model"))
+                .map(str::to_string)
+                .collect(),
+            serial_targets: device_list(devices, "serial")
+                .filter_map(serial_target)
+                .collect(),
+            crypto_models: device_list(devices, "crypto")
+                .filter_map(|c| c.attr("model"))
+                .map(str::to_string)
+                .collect(),
+            videos: device_list(devices, "video")
+                .map(devices::parse_video)
+                .collect(),
+            inputs: device_list(devices, "input")
+                .map(devices::parse_input)
+                .collect(),
+            channels: device_list(devices, "channel")
+                .map(devices::parse_channel)
+                .collect(),
+            tpms: device_list(devices, "tpm")
+                .map(devices::parse_tpm)
+                .collect(),
         };
+        config.blocking_devices = blocking::blocking_devices(&config);
         Ok(config)
     }
 
@@ -262,7 +350,17 @@ fn keep_domain_element(ancestors: &[Element], name: &str) -> bool {
     match ancestors {
         [_domain] => matches!(
             name,
-            "name" | "uuid" | "memory" | "vcpu" | "cpu" | "clock" | "os" | "devices"
+            "name"
+                | "uuid"
+                | "memory"
+                | "vcpu"
+                | "cpu"
+                | "clock"
+                | "os"
+                | "devices"
+                | "features"
+                | "launchSecurity"
+                | "memoryBacking"
         ),
         [_domain, devices] if devices.name == "devices" => matches!(
             name,
@@ -274,6 +372,11 @@ fn keep_domain_element(ancestors: &[Element], name: &str) -> bool {
                 | "channel"
                 | "serial"
                 | "console"
+                | "sound"
+                | "crypto"
+                | "video"
+                | "input"
+                | "tpm"
         ),
         // Only a host device's own address (`<source><address>`) matters, never the guest
         // bus address or the alias libvirt gives every device.
@@ -432,6 +535,12 @@ fn parse_disk(disk: &Element) -> Result<Disk, XmlError> {
             .child("source")
             .and_then(|s| Some((s.attr("pool")?.to_string(), s.attr("volume")?.to_string()))),
         backing_chain: backing_chain(disk),
+        data_store: disk
+            .child("source")
+            .and_then(|s| s.child("dataStore"))
+            .and_then(|d| d.child("source"))
+            .and_then(source_path),
+        transient: disk.child("transient").is_some(),
     })
 }
 
@@ -464,6 +573,23 @@ fn backing_chain(disk: &Element) -> Vec<BackingImage> {
     chain
 }
 
+/// `<source file|dev|dir|path=...>` (a nested data store or NVRAM source).
+fn source_path(source: &Element) -> Option<String> {
+    ["file", "dev", "dir", "path", "name"]
+        .iter()
+        .find_map(|key| source.attr(key))
+        .map(str::to_string)
+}
+
+/// `<serial><target type='usb-serial'>`, or only `<target><model name=...>`.
+fn serial_target(serial: &Element) -> Option<String> {
+    let target = serial.child("target")?;
+    target
+        .attr("type")
+        .or_else(|| target.child("model").and_then(|m| m.attr("name")))
+        .map(str::to_string)
+}
+
 /// `<os firmware='efi'>` or a `<loader>`/`<nvram>`; None for plain BIOS.
 fn parse_firmware(os: &Element) -> Option<Firmware> {
     let loader = os.child("loader");
@@ -479,89 +605,15 @@ fn parse_firmware(os: &Element) -> Option<Firmware> {
             .map(Element::text)
             .filter(|t| !t.is_empty())
             .map(str::to_string),
-        nvram: nvram
-            .map(Element::text)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string),
+        // `<nvram>PATH</nvram>`, or since libvirt 8.5 `<nvram type='file'><source file=.../>`.
+        nvram: nvram.and_then(|n| {
+            Some(n.text())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .or_else(|| n.child("source").and_then(source_path))
+        }),
         nvram_format: nvram.and_then(|n| n.attr("format")).map(str::to_string),
     })
-}
-
-/// The devices libvirt 11 / QEMU 10 refuse to migrate (see qemuMigrationSrcIsAllowed and the
-/// blockers QEMU registers): assigned PCI functions, mediated devices, virtiofs, vDPA,
-/// shared memory other than role='master', and transient disks.
-fn blocking_devices(devices: Option<&Element>) -> Vec<MigrationBlockingDevice> {
-    let Some(devices) = devices else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for device in &devices.children {
-        let attr = |name: &str| device.attr(name).unwrap_or_default();
-        let child_attr = |child: &str, name: &str| {
-            device
-                .child(child)
-                .and_then(|c| c.attr(name))
-                .unwrap_or_default()
-                .to_string()
-        };
-        // QEMU unplugs a failover VF with <teaming type='transient'/> before migrating.
-        let transient_teaming = child_attr("teaming", "type") == "transient";
-        let subsystem = device.attr("mode").unwrap_or("subsystem") == "subsystem";
-        let blocking = match (device.name.as_str(), device.attr("type")) {
-            ("hostdev", Some("pci")) if subsystem && !transient_teaming => {
-                Some(("hostdev-pci", pci_address(device)))
-            }
-            ("hostdev", Some("mdev")) if subsystem => {
-                let uuid = device.child("source").and_then(|s| s.child("address"));
-                let uuid = uuid.and_then(|a| a.attr("uuid")).unwrap_or_default();
-                Some(("hostdev-mdev", uuid.to_string()))
-            }
-            ("interface", Some("hostdev")) if !transient_teaming => {
-                Some(("hostdev-pci", pci_address(device)))
-            }
-            ("interface", Some("vdpa")) => Some(("vdpa", child_attr("source", "dev"))),
-            ("filesystem", _) if child_attr("driver", "type") == "virtiofs" => {
-                Some(("virtiofs", child_attr("target", "dir")))
-            }
-            ("shmem", _) if attr("role") != "master" => Some(("shmem", attr("name").to_string())),
-            ("disk", _) if device.child("transient").is_some() => {
-                Some(("transient-disk", child_attr("target", "dev")))
-            }
-            _ => None,
-        };
-        if let Some((kind, detail)) = blocking {
-            found.push(MigrationBlockingDevice {
-                kind: kind.to_string(),
-                detail,
-            });
-        }
-    }
-    found
-}
-
-/// `<source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/>` as `0000:03:00.0`.
-fn pci_address(hostdev: &Element) -> String {
-    let Some(address) = hostdev.child("source").and_then(|s| s.child("address")) else {
-        return String::new();
-    };
-    let field = |name: &str| {
-        address.attr(name).and_then(|v| {
-            let digits = v.trim().trim_start_matches("0x").trim_start_matches("0X");
-            u32::from_str_radix(digits, 16).ok()
-        })
-    };
-    match (
-        field("domain"),
-        field("bus"),
-        field("slot"),
-        field("function"),
-    ) {
-        (domain, Some(bus), Some(slot), Some(function)) => format!(
-            "{:04x}:{bus:02x}:{slot:02x}.{function:x}",
-            domain.unwrap_or(0)
-        ),
-        _ => String::new(),
-    }
 }
 
 fn parse_guest_agent(channel: &Element) -> Option<GuestAgent> {

@@ -1,21 +1,24 @@
 //! The memory-capture rule: can this VM's memory state be saved, and if not, why and what to do.
 //!
-//! QEMU refuses to save memory state when a migration blocker is registered: invariant TSC
-//! without a pinned TSC frequency, PCI host devices, virtiofs, vDPA, shmem. libvirt turns that
-//! into "cannot migrate domain: ..." for memory snapshots, save and managed save. This module
-//! predicts it from the XML alone, so the user is told before asking.
+//! QEMU refuses to save memory state when a migration blocker is registered (invariant TSC
+//! without a pinned TSC frequency, assigned PCI devices, vhost-scsi, SEV, ...), and libvirt
+//! refuses some configurations itself (transient disks, shmem roles, virtiofs); libvirt reports
+//! both as errors of memory snapshots, save and managed save. This module predicts them from
+//! the XML alone, with the table in [`blockers`], so the user is told before asking.
 
 use serde::Serialize;
 
 use super::domain::{CpuMode, DomainConfig, DomainState, FeaturePolicy};
 use super::host::HostCapabilities;
 
+pub mod blockers;
 mod disks;
 mod words;
 
+use blockers::Finding;
 use disks::{disk_only_verdict, internal_possible};
 use words::{
-    capitalize, device_message, invtsc_cause_line, mode_phrase, push_device_text,
+    capitalize, conditional_refusal_text, invtsc_cause_line, mode_phrase, push_device_text,
     push_invtsc_remedies, unexpected_blocker_text, unexpected_invtsc_text, LIMITATION,
     OPTION_DISK_ONLY, OPTION_STOP, USES_INVTSC,
 };
@@ -54,6 +57,10 @@ pub struct MemoryVerdict {
     pub internal: bool,
     /// An external memory snapshot is possible.
     pub external: bool,
+    /// Blockers that depend on the guest or the host back-end: memory state can be captured
+    /// now, but libvirt will refuse it once the guest does something (mounts a 9p share) or
+    /// when a back-end lacks a feature the XML cannot show.
+    pub conditional_blockers: Vec<ConditionalBlocker>,
     pub notes: Vec<String>,
     /// The lines above "Options:" in the explanation.
     #[serde(skip)]
@@ -78,8 +85,21 @@ impl MemoryVerdict {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Blocker {
-    /// Short machine word: `invtsc`, `hostdev-pci`, `virtiofs`, `vdpa`, `shmem`.
+    /// Short machine word, a row of [`blockers::ROWS`]: `invtsc`, `hostdev-pci`, `vdpa`,
+    /// `shmem`, `transient-disk`, `vhost-scsi`, `launch-security-sev`, ...; or `pmsuspended`.
     pub kind: String,
+    pub message: String,
+}
+
+/// A blocker that applies only under a condition the XML cannot settle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConditionalBlocker {
+    /// The row's kind: `9p`, `virtiofs`, `vhost-user`.
+    pub kind: String,
+    /// Who decides: `guest` (the guest mounts a share) or `host` (a back-end's features).
+    pub depends_on: &'static str,
+    /// A whole sentence: "Memory state can be captured now, but QEMU will refuse it once the
+    /// guest mounts the 9p share 'tag'."
     pub message: String,
 }
 
@@ -111,6 +131,7 @@ pub fn evaluate(input: &RuleInput) -> Verdict {
                 remedy_actions: Vec::new(),
                 internal: false,
                 external: false,
+                conditional_blockers: Vec::new(),
                 notes: vec![format!(
                     "the VM is {}: a snapshot captures its disks only",
                     input.state.label()
@@ -155,6 +176,7 @@ fn pmsuspended_verdict() -> Verdict {
             remedy_actions: vec![Remedy::StopSnapshotStart],
             internal: false,
             external: false,
+            conditional_blockers: Vec::new(),
             notes: Vec::new(),
             intro: vec![
                 "Snapshots are not possible while the guest is suspended to RAM.".to_string(),
@@ -212,21 +234,38 @@ fn invtsc_blocks(cfg: &DomainConfig, host: Option<&HostCapabilities>) -> Option<
     invtsc_cause(cfg, host).filter(|_| cfg.tsc_frequency_hz.is_none())
 }
 
+/// Some row refuses whatever the guest does.
 fn memory_blocked(cfg: &DomainConfig, host: Option<&HostCapabilities>) -> bool {
-    invtsc_blocks(cfg, host).is_some() || !cfg.blocking_devices.is_empty()
+    blockers::findings(cfg, host)
+        .iter()
+        .any(|f| !f.row.is_conditional())
+}
+
+fn conditional_blocker(finding: &Finding) -> Option<ConditionalBlocker> {
+    let depends_on = match finding.row.condition {
+        blockers::Condition::Always => return None,
+        blockers::Condition::Guest { .. } => "guest",
+        blockers::Condition::Backend { .. } => "host",
+    };
+    Some(ConditionalBlocker {
+        kind: finding.row.kind.to_string(),
+        depends_on,
+        message: finding.conditional_message()?,
+    })
 }
 
 fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
     let mode = input.persistent.cpu_mode();
-    let mut blockers = Vec::new();
+    let mut refusals = Vec::new();
     let mut intro = Vec::new();
     let mut remedies = vec![OPTION_DISK_ONLY.to_string(), OPTION_STOP.to_string()];
     let mut actions = vec![Remedy::DiskOnly, Remedy::StopSnapshotStart];
     let mut notes = Vec::new();
 
+    let findings = blockers::findings(running, input.host);
     if let Some(cause) = invtsc_blocks(running, input.host) {
         let cause_line = invtsc_cause_line(cause);
-        blockers.push(Blocker {
+        refusals.push(Blocker {
             kind: "invtsc".to_string(),
             message: cause_line.clone(),
         });
@@ -239,18 +278,20 @@ fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
         intro.push(cause_line);
         push_invtsc_remedies(cause, mode, input.host, &mut remedies, &mut actions);
     }
-    for device in &running.blocking_devices {
-        blockers.push(Blocker {
-            kind: device.kind.clone(),
-            message: device_message(device),
+    // invtsc has its own words above; every other row speaks through the table.
+    let refusing: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !f.row.is_conditional() && f.row.kind != "invtsc")
+        .collect();
+    for finding in &refusing {
+        refusals.push(Blocker {
+            kind: finding.row.kind.to_string(),
+            message: finding.message(),
         });
     }
-    push_device_text(
-        &running.blocking_devices,
-        intro.is_empty(),
-        &mut intro,
-        &mut remedies,
-    );
+    push_device_text(&refusing, intro.is_empty(), &mut intro, &mut remedies);
+    let conditional_blockers: Vec<ConditionalBlocker> =
+        findings.iter().filter_map(conditional_blocker).collect();
 
     if input.host.is_none() {
         notes.push(
@@ -273,7 +314,7 @@ fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
         }
     }
 
-    let allowed = blockers.is_empty();
+    let allowed = refusals.is_empty();
     let internal = allowed && internal_possible(input, running, &mut notes);
     if allowed {
         remedies.clear();
@@ -283,11 +324,12 @@ fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
     MemoryVerdict {
         allowed,
         applicable: true,
-        blockers,
+        blockers: refusals,
         remedies,
         remedy_actions: actions,
         internal,
         external: allowed,
+        conditional_blockers,
         notes,
         intro,
     }
@@ -308,24 +350,51 @@ pub fn explain_libvirt_error(libvirt_message: &str, input: &RuleInput) -> Option
         Some(text) if rule_saw_invtsc || !about_invtsc => text,
         // The rule missed it: explain from libvirt's words.
         _ if about_invtsc => unexpected_invtsc_text(input),
-        _ => unexpected_blocker_text(),
+        // A conditional blocker came true (the guest mounted its 9p share).
+        _ => match came_true(libvirt_message, input) {
+            Some(finding) => conditional_refusal_text(&finding),
+            None => unexpected_blocker_text(),
+        },
     };
     Some(format!("{explained}\n\nlibvirt said: {libvirt_message}"))
 }
 
+/// The conditional finding of the running configuration whose words libvirt returned.
+fn came_true(libvirt_message: &str, input: &RuleInput) -> Option<Finding> {
+    let running = input.live.unwrap_or(input.persistent);
+    blockers::findings(running, input.host)
+        .into_iter()
+        .filter(|f| f.row.is_conditional())
+        .find(|f| {
+            f.row
+                .sources
+                .iter()
+                .filter_map(|s| s.says)
+                .any(|says| blockers::says_match(says, libvirt_message))
+        })
+}
+
 /// The wordings of qemuMigrationSrcIsAllowed (libvirt 11) and of QEMU's blockers, which
-/// libvirt passes on as "cannot migrate domain: <reasons>".
+/// libvirt passes on as "cannot migrate domain: <reasons>", plus every row's own words.
 fn is_migration_blocker(lower: &str) -> bool {
-    const MARKERS: [&str; 7] = [
+    const MARKERS: [&str; 10] = [
         "cannot migrate domain",
         "cannot migrate a domain with",
         "migration blocker",
         "non-migratable",
         "cannot be migrated",
+        // libvirt before 10.x; 11.3 says "with this virtiofs device".
         "migration with virtiofs device is not supported",
         "migration with transient disk is not supported",
+        "migration with this virtiofs device is not supported",
+        "cannot migrate this domain without dbus-vmstate support",
+        "the running swtpm does not support migration with shared storage",
     ];
     MARKERS.iter().any(|m| lower.contains(m))
+        || blockers::ROWS
+            .iter()
+            .flat_map(|r| r.sources.iter().filter_map(|s| s.says))
+            .any(|says| blockers::says_match(&says.to_ascii_lowercase(), lower))
 }
 
 #[cfg(test)]

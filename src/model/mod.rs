@@ -13,12 +13,13 @@ mod xml;
 pub(crate) mod fixtures;
 
 pub use domain::{
-    CpuConfig, CpuFeature, CpuMode, Disk, DiskDevice, DiskType, DomainConfig, DomainState,
-    FeaturePolicy, Firmware, GuestAgent, MigrationBlockingDevice,
+    Channel, CpuConfig, CpuFeature, CpuMode, Disk, DiskDevice, DiskType, DomainConfig, DomainState,
+    FeaturePolicy, Filesystem, Firmware, GuestAgent, HostDevice, HostDeviceSource, Input,
+    LaunchSecurity, MemoryBacking, MigrationBlockingDevice, NetInterface, Shmem, Tpm, Video,
 };
 pub use eligibility::{
-    evaluate, explain_libvirt_error, invtsc_in_effect, Blocker, DiskOnlyVerdict, MemoryVerdict,
-    Remedy, RuleInput, Verdict,
+    evaluate, explain_libvirt_error, invtsc_in_effect, Blocker, ConditionalBlocker,
+    DiskOnlyVerdict, MemoryVerdict, Remedy, RuleInput, Verdict,
 };
 pub use host::HostCapabilities;
 pub use xml::XmlError;

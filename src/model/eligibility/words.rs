@@ -1,7 +1,8 @@
 //! The words: headlines, cause lines and numbered options of the explanation.
 
+use super::blockers::{Finding, Fix};
 use super::{invtsc_cause, InvtscCause, MemoryVerdict, Remedy, RuleInput};
-use crate::model::domain::{CpuMode, DomainConfig, FeaturePolicy, MigrationBlockingDevice};
+use crate::model::domain::{CpuMode, DomainConfig, FeaturePolicy};
 use crate::model::host::HostCapabilities;
 
 pub(super) const OPTION_DISK_ONLY: &str =
@@ -98,30 +99,6 @@ pub(super) fn push_invtsc_remedies(
     }
 }
 
-pub(super) fn device_phrase(device: &MigrationBlockingDevice) -> String {
-    let detail = if device.detail.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", device.detail)
-    };
-    match device.kind.as_str() {
-        "hostdev-pci" => format!("the PCI host device{detail}"),
-        "virtiofs" => format!("the virtiofs share{detail}"),
-        "vdpa" => format!("the vDPA network interface{detail}"),
-        "hostdev-mdev" => format!("the mediated device{detail}"),
-        "shmem" => format!("the shared memory device{detail}"),
-        "transient-disk" => format!("the transient disk{detail}"),
-        other => format!("the {other} device{detail}"),
-    }
-}
-
-pub(super) fn device_message(device: &MigrationBlockingDevice) -> String {
-    format!(
-        "{} cannot be migrated, so QEMU cannot save the VM's memory state.",
-        capitalize(&device_phrase(device))
-    )
-}
-
 pub(super) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -130,27 +107,36 @@ pub(super) fn capitalize(text: &str) -> String {
     }
 }
 
+/// The headline, cause lines and remedies for the table's refusing findings (invtsc aside).
+/// `leads`: no invtsc headline came first.
 pub(super) fn push_device_text(
-    devices: &[MigrationBlockingDevice],
+    findings: &[&Finding],
     leads: bool,
     intro: &mut Vec<String>,
     remedies: &mut Vec<String>,
 ) {
-    if devices.is_empty() {
+    if findings.is_empty() {
         return;
     }
-    let phrases: Vec<String> = devices.iter().map(device_phrase).collect();
+    let phrases: Vec<String> = findings.iter().map(|f| f.phrase()).collect();
     let listed = join_words(&phrases);
-    let prevent = if devices.len() == 1 {
+    let prevent = if findings.len() == 1 {
         "prevents"
     } else {
         "prevent"
     };
+    let detachable = |f: &&&Finding| matches!(f.row.fix, Fix::Detach);
+    let all_devices = findings.iter().all(|f| matches!(f.row.fix, Fix::Detach));
     if leads {
-        let headline = if devices.len() == 1 {
-            format!("Memory snapshots are not supported with {listed} attached.")
-        } else {
-            "Memory snapshots are not supported with the devices this VM uses.".to_string()
+        let headline = match (findings.len(), all_devices) {
+            (1, true) => format!("Memory snapshots are not supported with {listed} attached."),
+            (1, false) => format!("Memory snapshots are not supported with {listed}."),
+            (_, true) => {
+                "Memory snapshots are not supported with the devices this VM uses.".to_string()
+            }
+            (_, false) => "Memory snapshots are not supported with the devices and settings this \
+                           VM uses."
+                .to_string(),
         };
         intro.push(headline);
         intro.push(format!(
@@ -162,7 +148,40 @@ pub(super) fn push_device_text(
             "The VM also uses {listed}, which {prevent} memory state capture."
         ));
     }
-    remedies.push(format!("Detach {listed} from the VM"));
+    let detach: Vec<String> = findings
+        .iter()
+        .filter(detachable)
+        .map(|f| f.phrase())
+        .collect();
+    if !detach.is_empty() {
+        remedies.push(format!("Detach {} from the VM", join_words(&detach)));
+    }
+    for line in findings.iter().filter_map(|f| f.fix_line()) {
+        if !remedies.contains(&line) {
+            remedies.push(line);
+        }
+    }
+}
+
+/// The explanation when a conditional blocker came true: libvirt refused because the guest
+/// mounted its 9p share, or a back-end lacks what migration needs.
+pub(super) fn conditional_refusal_text(finding: &Finding) -> String {
+    let mut lines = vec![
+        "Memory snapshots are not supported for this VM right now.".to_string(),
+        format!(
+            "{}, which prevents memory state capture.",
+            capitalize(&finding.happened())
+        ),
+        LIMITATION.to_string(),
+        String::new(),
+        "Options:".to_string(),
+        format!("1. {OPTION_DISK_ONLY}"),
+        format!("2. {OPTION_STOP}"),
+    ];
+    if let Some(fix) = finding.fix_line() {
+        lines.push(format!("3. {fix}"));
+    }
+    lines.join("\n")
 }
 
 pub(super) fn join_words(words: &[String]) -> String {
@@ -194,6 +213,7 @@ pub(super) fn unexpected_invtsc_text(input: &RuleInput) -> String {
         remedy_actions: actions,
         internal: false,
         external: false,
+        conditional_blockers: Vec::new(),
         notes: Vec::new(),
         intro: vec![
             format!(

@@ -257,18 +257,13 @@ fn transient_disk_refusal(layout: &Layout) -> Option<String> {
     if !layout.active() {
         return None;
     }
-    layout
-        .config
-        .blocking_devices
-        .iter()
-        .find(|b| b.kind == "transient-disk")
-        .map(|b| {
-            format!(
-                "disk {} is transient (<transient/>): libvirt cannot snapshot it while the VM runs; \
+    layout.config.disks.iter().find(|d| d.transient).map(|d| {
+        format!(
+            "disk {} is transient (<transient/>): libvirt cannot snapshot it while the VM runs; \
                  shut the VM down first",
-                b.detail
-            )
-        })
+            d.target
+        )
+    })
 }
 
 struct Planner<'a> {
@@ -397,6 +392,19 @@ impl Planner<'_> {
             return Some(format!(
                 "{}'s qcow2 keeps its data in an external data file, where QEMU cannot keep \
                  internal snapshots",
+                d.target
+            ));
+        }
+        if let Some(d) = self
+            .layout
+            .config
+            .disks
+            .iter()
+            .find(|d| d.is_writable() && d.data_store.is_some())
+        {
+            return Some(format!(
+                "{}'s qcow2 keeps its data in an external data file (<dataStore>), where QEMU \
+                 cannot keep internal snapshots",
                 d.target
             ));
         }
