@@ -4,8 +4,10 @@
 use serde::Serialize;
 
 use super::{print_out, CliError, Target};
-use crate::libvirt::{inventory, open};
+use crate::libvirt::{inventory, open, storage};
 use crate::model::inventory::{DomainInfo, HostInfo};
+use crate::model::snapshot::{SnapshotLocation, SnapshotPlan};
+use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
 use crate::model::{DiskOnlyVerdict, DomainState, MemoryVerdict, Verdict};
 
 #[derive(Debug, Serialize)]
@@ -16,6 +18,77 @@ pub struct CheckReport {
     pub disk_only_snapshot: DiskOnlyVerdict,
     /// The text a person reads: the explanation when memory state is blocked.
     pub explanation: Option<String>,
+    /// What `snapshot create` would do now, from the same decision it makes
+    /// (`model::storage::decide_create`): with memory (None when not applicable), disk-only.
+    pub plans: Plans,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Plans {
+    pub memory: Option<PlanOutcome>,
+    pub disk_only: PlanOutcome,
+}
+
+/// One create decision, as `check` reports it.
+#[derive(Debug, Serialize)]
+pub struct PlanOutcome {
+    pub possible: bool,
+    /// `internal` or `external` when possible.
+    pub kind: Option<SnapshotLocation>,
+    pub summary: Option<String>,
+    /// Why not, or what needs confirming (mixing kinds).
+    pub reason: Option<String>,
+    /// Possible only as the other kind than the tree uses (`snapshot create --kind`).
+    pub needs_confirmation: bool,
+    pub warnings: Vec<String>,
+}
+
+impl PlanOutcome {
+    fn of(decision: Result<SnapshotPlan, CreateDenied>) -> Self {
+        match decision {
+            Ok(p) => PlanOutcome {
+                possible: true,
+                kind: Some(p.location),
+                summary: Some(p.summary),
+                reason: None,
+                needs_confirmation: false,
+                warnings: p.warnings,
+            },
+            Err(CreateDenied::NeedsConfirmation { risk, location }) => PlanOutcome {
+                possible: true,
+                kind: Some(location),
+                summary: None,
+                reason: Some(risk),
+                needs_confirmation: true,
+                warnings: Vec::new(),
+            },
+            Err(CreateDenied::Refused(why)) => PlanOutcome {
+                possible: false,
+                kind: None,
+                summary: None,
+                reason: Some(why),
+                needs_confirmation: false,
+                warnings: Vec::new(),
+            },
+        }
+    }
+}
+
+/// The create decisions `snapshot create` would make now, with and without memory.
+pub fn plans(layout: &Layout, verdict: &Verdict) -> Plans {
+    let intent = |memory| CreateIntent {
+        name: "check".into(),
+        memory,
+        quiesce: false,
+        location: None,
+    };
+    Plans {
+        memory: verdict
+            .memory
+            .applicable
+            .then(|| PlanOutcome::of(decide_create(layout, verdict, &intent(true)))),
+        disk_only: PlanOutcome::of(decide_create(layout, verdict, &intent(false))),
+    }
 }
 
 /// Reads one domain and the host, as the list does.
@@ -46,12 +119,22 @@ pub fn verdict_of(host: &HostInfo, row: &DomainInfo) -> Result<(DomainState, Ver
 pub fn run(target: &Target, name: &str, json: bool) -> Result<(), CliError> {
     let (host, row) = read_domain(target, name)?;
     let (state, verdict) = verdict_of(&host, &row)?;
+    let conn = open(&target.connect)?;
+    let layout = storage::read_layout(&conn, name)?;
+    let plans = plans(&layout, &verdict);
+    // One decision: whether a disk-only snapshot is possible is what `snapshot create` decides.
+    let mut disk_only = verdict.disk_only.clone();
+    disk_only.allowed = plans.disk_only.possible;
+    if !plans.disk_only.possible {
+        disk_only.reason = plans.disk_only.reason.clone();
+    }
     let report = CheckReport {
         domain: row.name.clone(),
         state,
         explanation: verdict.memory.explanation(),
         memory_snapshot: verdict.memory,
-        disk_only_snapshot: verdict.disk_only,
+        disk_only_snapshot: disk_only,
+        plans,
     };
     if json {
         let mut text = serde_json::to_string_pretty(&report)?;
@@ -59,6 +142,22 @@ pub fn run(target: &Target, name: &str, json: bool) -> Result<(), CliError> {
         return print_out(&text);
     }
     print_out(&render_text(&report))
+}
+
+/// "Disk-only: external disk-only snapshot: vda -> ...".
+fn plan_text(what: &str, p: &PlanOutcome) -> String {
+    let mut out = match (&p.summary, &p.reason) {
+        (Some(s), _) => format!("{what}: {s}\n"),
+        (None, Some(r)) if p.needs_confirmation => {
+            format!("{what}: possible after confirming: {r}\n")
+        }
+        (None, Some(r)) => format!("{what}: not possible: {r}\n"),
+        (None, None) => format!("{what}: not possible\n"),
+    };
+    for w in &p.warnings {
+        out.push_str(&format!("  Note: {w}\n"));
+    }
+    out
 }
 
 fn render_text(r: &CheckReport) -> String {
@@ -94,15 +193,10 @@ fn render_text(r: &CheckReport) -> String {
     }
     let d = &r.disk_only_snapshot;
     out.push('\n');
-    if d.allowed {
-        out.push_str("Disk-only snapshot: possible.\n");
-    } else {
-        let why = d
-            .reason
-            .as_deref()
-            .unwrap_or("libvirt cannot snapshot this disk set-up");
-        out.push_str(&format!("Disk-only snapshot: not possible: {why}\n"));
+    if let Some(m) = &r.plans.memory {
+        out.push_str(&plan_text("With memory", m));
     }
+    out.push_str(&plan_text("Disk-only", &r.plans.disk_only));
     if d.quiesce {
         out.push_str("Quiesce: possible (guest agent connected).\n");
     } else if let Some(why) = &d.quiesce_reason {

@@ -5,6 +5,7 @@ pub mod check;
 pub mod console;
 pub mod lifecycle;
 pub mod list;
+pub mod progress;
 pub mod snapshot;
 pub mod snapshot_delete;
 pub mod snapshot_list;

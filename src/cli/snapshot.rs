@@ -3,15 +3,10 @@
 //! blocked, invalid name) exits 3 having called nothing that changes the VM.
 
 use std::io::Write;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use super::{print_out, CliError, Target};
 use crate::libvirt::jobs::snapshot_create::{self, CreateError, CreateJob};
-use crate::libvirt::jobs::JobContext;
-use crate::libvirt::jobs::JobUpdate;
 use crate::libvirt::open;
-use crate::libvirt::worker::Event;
 use crate::model::snapshot::SnapshotLocation;
 
 /// `snapshot create`'s arguments, parsed by clap straight into this struct.
@@ -74,43 +69,27 @@ pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
         quiesce: args.quiesce,
         location: args.kind.map(SnapshotLocation::from),
     };
-    // Steps go to stderr (the JSON on stdout stays clean); no job here asks a question.
-    let emit = |e: Event| {
-        if let Event::Job {
-            update: JobUpdate::Step(step),
-            ..
-        } = e
-        {
-            let _ = writeln!(std::io::stderr(), "{step}");
-        }
-    };
-    let (_controls, controls_rx) = std::sync::mpsc::channel();
-    let ctx = JobContext {
-        conn: &conn,
-        id: 0,
-        emit: &emit,
-        controls: controls_rx,
-        cancelled: Arc::new(AtomicBool::new(false)),
-    };
-    let created = snapshot_create::create(&ctx, &job).map_err(|e| {
-        let (text, refused) = match e {
-            CreateError::Refused(text) => (text, true),
-            CreateError::Failed(text) => (text, false),
-        };
-        // The explanation keeps its lines (options are numbered); the error line says the
-        // outcome.
-        let text = if text.contains('\n') {
-            let _ = writeln!(std::io::stderr(), "{text}");
-            format!("no snapshot of {} was created", job.domain)
-        } else {
-            text
-        };
-        if refused {
-            CliError::Refused(text)
-        } else {
-            CliError::Runtime(text)
-        }
-    })?;
+    // Steps and progress go to stderr (the JSON on stdout stays clean).
+    let created = super::progress::run_job(&conn, |ctx| snapshot_create::create(ctx, &job))
+        .map_err(|e| {
+            let (text, refused) = match e {
+                CreateError::Refused(text) => (text, true),
+                CreateError::Failed(text) => (text, false),
+            };
+            // The explanation keeps its lines (options are numbered); the error line says the
+            // outcome.
+            let text = if text.contains('\n') {
+                let _ = writeln!(std::io::stderr(), "{text}");
+                format!("no snapshot of {} was created", job.domain)
+            } else {
+                text
+            };
+            if refused {
+                CliError::Refused(text)
+            } else {
+                CliError::Runtime(text)
+            }
+        })?;
     if args.json {
         let mut text = serde_json::to_string_pretty(&created)?;
         text.push('\n');

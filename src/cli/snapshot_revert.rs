@@ -3,19 +3,12 @@
 //! first; a revert that would lose data somebody needs is refused (exit 3) before anything
 //! changes, with the ways out.
 
-use std::io::Write;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
 use serde::Serialize;
-use virt::connect::Connect;
 
 use super::{print_out, CliError, Target};
 use crate::app::snapshot_view::safety_base_name;
 use crate::libvirt::jobs::revert::{self, RevertError, RevertJob};
-use crate::libvirt::jobs::{JobContext, JobControl, JobUpdate};
 use crate::libvirt::open;
-use crate::libvirt::worker::Event;
 use crate::model::storage::render::{revert_lines, PlanLine};
 use crate::model::storage::{AfterRevert, RevertPlan};
 
@@ -125,32 +118,4 @@ pub fn lines_text(lines: &[PlanLine]) -> String {
     lines.iter().map(|l| format!("{}\n", l.text)).collect()
 }
 
-/// Runs a job on this thread, its steps on stderr. The CLI decides everything up front
-/// through its flags: a question a job asks (force it off?) is answered "no", and said.
-pub fn run_job<T, E>(conn: &Connect, f: impl FnOnce(&JobContext) -> Result<T, E>) -> Result<T, E> {
-    let (controls_tx, controls) = std::sync::mpsc::channel();
-    let emit = move |e: Event| match e {
-        Event::Job {
-            update: JobUpdate::Step(step),
-            ..
-        } => {
-            let _ = writeln!(std::io::stderr(), "{step}...");
-        }
-        Event::Job {
-            update: JobUpdate::Question(q),
-            ..
-        } => {
-            let _ = writeln!(std::io::stderr(), "{} -> {}", q.text, q.no);
-            let _ = controls_tx.send(JobControl::Answer(false));
-        }
-        _ => {}
-    };
-    let ctx = JobContext {
-        conn,
-        id: 0,
-        emit: &emit,
-        controls,
-        cancelled: Arc::new(AtomicBool::new(false)),
-    };
-    f(&ctx)
-}
+pub use super::progress::run_job;

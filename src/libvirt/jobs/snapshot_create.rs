@@ -177,7 +177,8 @@ pub fn execute(ctx: &JobContext, p: &Prepared, domain_name: &str) -> Result<Crea
     }
     ctx.step(format!("creating {}", short_kind(plan)));
     let result = if plan.memory {
-        create_with_progress(ctx, &p.domain, &p.xml, plan.flags)
+        let reports_bytes = plan.location == SnapshotLocation::External;
+        create_with_progress(ctx, &p.domain, &p.xml, plan.flags, reports_bytes)
     } else {
         p.domain
             .create_snapshot_xml(&p.xml, plan.flags)
@@ -195,9 +196,13 @@ pub fn execute(ctx: &JobContext, p: &Prepared, domain_name: &str) -> Result<Crea
         }),
         Err(message) => {
             let cleaned = remove_strays(&p.domain, &files, &existed);
-            let mut text = explain_libvirt_error(&message, &p.rule_input()).unwrap_or_else(|| {
-                format!("creating snapshot '{name}' of {domain_name} failed: {message}")
-            });
+            let lost = lost_vm(&p.domain, p.layout.active(), &message);
+            let mut text = match lost {
+                Some(how) => lost_vm_text(p, domain_name, how, &message),
+                None => explain_libvirt_error(&message, &p.rule_input()).unwrap_or_else(|| {
+                    format!("creating snapshot '{name}' of {domain_name} failed: {message}")
+                }),
+            };
             if !cleaned.is_empty() {
                 let list: Vec<String> = cleaned.iter().map(|f| f.display().to_string()).collect();
                 text.push_str(&format!(
@@ -208,6 +213,96 @@ pub fn execute(ctx: &JobContext, p: &Prepared, domain_name: &str) -> Result<Crea
             Err(CreateError::Failed(text))
         }
     }
+}
+
+/// How the VM stopped if it was running when the job began and is not now (QEMU crashed or was
+/// killed during the snapshot): libvirt's words for it.
+fn lost_vm(domain: &Domain, was_active: bool, message: &str) -> Option<&'static str> {
+    use virt::domain::{DomainShutoffReason, DomainState, DomainStateReason};
+    use virt::enumutil::Enum;
+    if !was_active {
+        return None;
+    }
+    // libvirt reports the broken monitor before it has reaped QEMU and marked the domain
+    // shut off (measured: a race of a few hundred ms); give it a moment when the error says so.
+    let monitor_lost = ["monitor", "Connection reset", "not running", "unexpectedly"]
+        .iter()
+        .any(|w| message.contains(w));
+    let mut tries = if monitor_lost { 50 } else { 1 };
+    while domain.is_active().unwrap_or(true) {
+        tries -= 1;
+        if tries == 0 {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(match domain.state().ok() {
+        Some((Enum::Known(DomainState::Crashed), _)) => "crashed",
+        Some((
+            _,
+            Enum::Known(DomainStateReason::Shutoff(Enum::Known(DomainShutoffReason::Crashed))),
+        )) => "crashed",
+        Some((
+            _,
+            Enum::Known(DomainStateReason::Shutoff(Enum::Known(DomainShutoffReason::Destroyed))),
+        )) => "forced off",
+        _ => "shut off",
+    })
+}
+
+/// What happened when the VM went away mid-snapshot: it stopped, no snapshot exists, and
+/// what is left behind.
+fn lost_vm_text(p: &Prepared, domain_name: &str, how: &str, message: &str) -> String {
+    let name = &p.plan.request.name;
+    let listed = Domain::lookup_snapshot_by_name(&p.domain, name, 0).is_ok();
+    let mut text = format!(
+        "{domain_name} stopped ({how}) during the snapshot: QEMU exited before it finished \
+         (libvirt: {message}). "
+    );
+    if listed {
+        text.push_str(&format!(
+            "libvirt still lists a snapshot '{name}': check it before relying on it."
+        ));
+    } else {
+        text.push_str(&format!("No snapshot '{name}' was created."));
+    }
+    if p.plan.location == SnapshotLocation::Internal && p.layout.local {
+        let images: Vec<String> = p
+            .layout
+            .disks
+            .iter()
+            .filter(|d| d.writable)
+            .filter_map(|d| d.top.clone())
+            .collect();
+        for image in images {
+            if let Some(leaked) = leaked_bytes(&image) {
+                text.push_str(&format!(
+                    " {image} holds {} of leaked clusters from the aborted save; with the VM \
+                     shut off, `qemu-img check -r leaks {image}` frees them.",
+                    human_bytes(leaked)
+                ));
+            }
+        }
+    }
+    text.push_str(&format!(
+        " Start {domain_name} again when ready (it boots fresh)."
+    ));
+    text
+}
+
+/// Leaked clusters in a qcow2 image, in bytes (`qemu-img check`, read-only; the VM is down).
+fn leaked_bytes(image: &str) -> Option<u64> {
+    let out = std::process::Command::new("qemu-img")
+        .args(["check", "--output=json", "-U", image])
+        .output()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let leaks = v.get("leaks")?.as_u64()?;
+    let cluster = v
+        .get("cluster-size")
+        .and_then(|c| c.as_u64())
+        .unwrap_or(65536);
+    (leaks > 0).then_some(leaks * cluster)
 }
 
 /// Runs the create call on a second thread and polls libvirt's job statistics for the gauge.
@@ -223,6 +318,7 @@ fn create_with_progress(
     domain: &Domain,
     xml: &str,
     flags: u32,
+    reports_bytes: bool,
 ) -> Result<(), String> {
     use std::sync::mpsc;
     std::thread::scope(|scope| {
@@ -240,7 +336,29 @@ fn create_with_progress(
         let mut aborts = Outstanding::default();
         let mut aborted = false;
         let mut abort_error = None;
+        // When the bytes written last moved. An external memory snapshot reports them from
+        // its start (libvirt's migration statistics): none for STALLED_AFTER means QEMU is
+        // not writing (stopped, or its disk hung), said once. An internal save (QMP
+        // snapshot-save) reports none at all: it is only said to be still running.
+        let mut last_progress = std::time::Instant::now();
+        let mut stall_said = false;
         while !call.is_finished() {
+            if !stall_said && last_progress.elapsed() >= STALLED_AFTER {
+                stall_said = true;
+                ctx.step(if reports_bytes {
+                    format!(
+                        "no progress for {} s: QEMU is not writing the memory state (stopped, \
+                         or its disk hung); still waiting (Ctrl-X cancels)",
+                        STALLED_AFTER.as_secs()
+                    )
+                } else {
+                    format!(
+                        "still saving after {} s (libvirt reports no progress for an internal \
+                         snapshot; a large VM takes a while, a stopped QEMU forever: Ctrl-X cancels)",
+                        STALLED_AFTER.as_secs()
+                    )
+                });
+            }
             for sample in samples.try_iter() {
                 queries.answered();
                 // Answers can come out of order (a held query answers last): only forward.
@@ -250,6 +368,7 @@ fn create_with_progress(
                 if shown.is_none_or(|(d, t)| done > d || total != t) {
                     ctx.bytes(done, total);
                     shown = Some((done, total));
+                    last_progress = std::time::Instant::now();
                 }
             }
             if queries.may_send() {
@@ -303,6 +422,9 @@ fn create_with_progress(
             .unwrap_or_else(|_| Err("the snapshot call panicked".to_owned()))
     })
 }
+
+/// A memory snapshot whose job shows no progress for this long is reported as stalled.
+const STALLED_AFTER: Duration = Duration::from_secs(10);
 
 /// Queries (and, apart, aborts) that may be held by libvirt at once; each holds a daemon
 /// worker thread until the snapshot ends.
