@@ -231,6 +231,10 @@ mod tests {
             explanation: verdict.memory.explanation(),
             memory_snapshot: verdict.memory,
             disk_only_snapshot: verdict.disk_only,
+            plans: Plans {
+                memory: None,
+                disk_only: PlanOutcome::of(Err(CreateDenied::Refused("test".into()))),
+            },
         };
         let text = render_text(&report);
         assert!(

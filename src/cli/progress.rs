@@ -53,7 +53,7 @@ impl State {
     fn line(&self, now: Instant) -> String {
         let mut line = format!("[{}] {}", elapsed_words(now - self.step_started), self.step);
         if let Some((done, total)) = self.bytes {
-            let pct = if total > 0 { done * 100 / total } else { 0 };
+            let pct = (done * 100).checked_div(total).unwrap_or(0);
             line.push_str(&format!(
                 ": {pct}% ({} of {})",
                 human_bytes(done),
