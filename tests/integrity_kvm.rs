@@ -105,6 +105,9 @@ fn revert_job(vm: &TestVm, target: &str, safety: Option<&str>, stop_first: bool)
         after: AfterRevert::Saved,
         safety: safety.map(str::to_string),
         stop_first,
+        // A guest without an OS ignores the power button: the force-off question comes after
+        // 2 s and is answered yes.
+        stop_timeout_secs: 2,
     }
 }
 

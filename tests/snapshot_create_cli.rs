@@ -136,7 +136,9 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
         "{stderr}"
     );
 
-    for bad in ["a/b", "-rf", "<x>", "has space", ""] {
+    // libvirt's own refusals ('/', a leading '.'), and virtsnap's concrete ones (a comma breaks
+    // libvirt's qemu-img call, digits only are taken for QEMU IDs, control characters).
+    for bad in ["a/b", ".dot", "a,b", "1", "tab\there", ""] {
         let out = virtsnap(&root.0, &["snapshot", "create", VM, "--", bad]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{bad:?}: {stderr}");
@@ -175,7 +177,7 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
     assert_eq!(json["location"], "external");
     assert_eq!(json["memory"], false);
     let overlay = json["files"][0].as_str().expect("overlay file");
-    assert!(overlay.ends_with("cli-hp.qcow2.nightly+1"), "{overlay}");
+    assert!(overlay.ends_with("cli-hp.nightly+1"), "{overlay}");
     assert!(Path::new(overlay).exists());
     assert_eq!(count(&root.0), 1);
 
@@ -279,7 +281,7 @@ fn the_dialog_creates_a_disk_only_snapshot_in_a_real_terminal() {
         tmux(&["send-keys", "-t", &session.0, "-l", "typed <in> tmux"]);
         let shown = wait_for(&session.0, "from-tmux", 5);
         assert!(
-            shown.contains("cli-hp.qcow2.from-tmux"),
+            shown.contains("cli-hp.from-tmux"),
             "the summary names the overlay: {shown}"
         );
         tmux(&["send-keys", "-t", &session.0, "Enter"]);

@@ -165,17 +165,35 @@ fn memory_snapshots_of_host_model_and_pinned_tsc_vms() {
         DiskFormat::Qcow2,
     )
     .tsc_frequency(hz);
-    for (label, def) in [
-        ("host-model", tiny(TinyCpu::HostModel, DiskFormat::Qcow2)),
-        ("pinned tsc", pinned),
+    // A domain without snapshots gets an external one by default (libvirt >= 9.9 reverts
+    // them); an internal one when asked for it (what a tree of internal ones then follows).
+    for (label, def, kind) in [
+        (
+            "host-model (external)",
+            tiny(TinyCpu::HostModel, DiskFormat::Qcow2),
+            None,
+        ),
+        (
+            "host-model internal",
+            tiny(TinyCpu::HostModel, DiskFormat::Qcow2),
+            Some(SnapshotLocation::Internal),
+        ),
+        (
+            "pinned tsc internal",
+            pinned,
+            Some(SnapshotLocation::Internal),
+        ),
         (
             "host-model raw (external)",
             tiny(TinyCpu::HostModel, DiskFormat::Raw),
+            None,
         ),
     ] {
         let mut vm = TestVm::start(conn, def).unwrap();
         let runner = Runner::new(true);
-        let result = runner.run(conn, |ctx| create(ctx, &job(&vm, "mem", true)));
+        let mut j = job(&vm, "mem", true);
+        j.location = kind;
+        let result = runner.run(conn, |ctx| create(ctx, &j));
         let created = result.unwrap_or_else(|e| panic!("{label}: {e:?}"));
         track_files(&mut vm, &created);
         assert!(created.memory, "{label}");
@@ -204,16 +222,24 @@ fn memory_snapshots_of_host_model_and_pinned_tsc_vms() {
 }
 
 #[test]
-fn shut_off_vms_get_internal_on_qcow2_and_external_on_raw() {
+fn shut_off_vms_follow_their_tree_and_default_to_external() {
     let Some(conn) = embed_conn() else { return };
-    let qcow = TestVm::define(conn, tiny(TinyCpu::HostModel, DiskFormat::Qcow2)).unwrap();
+    let mut qcow = TestVm::define(conn, tiny(TinyCpu::HostModel, DiskFormat::Qcow2)).unwrap();
     let runner = Runner::new(true);
-    let created = runner
-        .run(conn, |ctx| create(ctx, &job(&qcow, "off-internal", false)))
-        .unwrap();
+    let mut first = job(&qcow, "off-internal", false);
+    first.location = Some(SnapshotLocation::Internal);
+    let created = runner.run(conn, |ctx| create(ctx, &first)).unwrap();
     assert_eq!(created.location, SnapshotLocation::Internal);
     let listed = qemu_img_snapshots(&qcow.vm.disks[0].path);
     assert!(listed.contains("off-internal"), "qemu-img says: {listed}");
+    // The next one follows the tree: internal too.
+    let created = runner
+        .run(conn, |ctx| {
+            create(ctx, &job(&qcow, "off-internal-2", false))
+        })
+        .unwrap();
+    assert_eq!(created.location, SnapshotLocation::Internal);
+    track_files(&mut qcow, &created);
 
     let mut raw = TestVm::define(conn, tiny(TinyCpu::HostModel, DiskFormat::Raw)).unwrap();
     let created = runner
@@ -239,11 +265,14 @@ fn stop_snapshot_start_forces_off_a_vm_that_ignores_acpi_and_starts_it_again() {
     let vm = TestVm::start(conn, tiny(cpu, DiskFormat::Qcow2)).unwrap();
     let runner = Runner::new(true);
     let started = std::time::Instant::now();
+    // An internal snapshot of the shut-off VM (the kind asked for: the tree is empty).
+    let mut cold = job(&vm, "cold", false);
+    cold.location = Some(SnapshotLocation::Internal);
     let result = runner.run(conn, |ctx| {
         stop_snapshot_start(
             ctx,
             &StopSnapshotStartJob {
-                snapshot: job(&vm, "cold", false),
+                snapshot: cold.clone(),
                 timeout_secs: 3,
             },
         )
@@ -364,21 +393,10 @@ fn hostile_names_are_refused_and_hostile_descriptions_stored_verbatim() {
     let vm = TestVm::define(conn, tiny(TinyCpu::HostModel, DiskFormat::Qcow2)).unwrap();
     let runner = Runner::new(true);
     let long = "n".repeat(250);
+    // libvirt's own refusals, and virtsnap's concrete ones (control characters, a comma that
+    // libvirt's qemu-img call mangles, all digits taken for QEMU IDs, a file name over 255).
     for name in [
-        "",
-        "a/b",
-        "../x",
-        ".hidden",
-        "-rf",
-        "a b",
-        "<x>",
-        "a&b",
-        "q\"",
-        "tab\tx",
-        "nl\nx",
-        "caf\u{e9}",
-        "$(reboot)",
-        &long,
+        "", "a/b", "../x", ".hidden", "tab\tx", "nl\nx", "a,b", "12", &long,
     ] {
         let result = runner.run(conn, |ctx| create(ctx, &job(&vm, name, false)));
         assert!(
@@ -405,6 +423,14 @@ fn hostile_names_are_refused_and_hostile_descriptions_stored_verbatim() {
         let info = snapshot_info(&vm, &name);
         assert_eq!(info.name, name);
         assert_eq!(info.description.as_deref(), Some(*text), "{text:?}");
+    }
+    // What libvirt accepts is accepted, and stored verbatim: spaces, markup characters,
+    // non-ASCII letters, a leading dash, shell syntax (they only ever travel as arguments).
+    for name in ["-rf", "a b", "<x>&\"q\"", "caf\u{e9} \u{65e5}", "$(reboot)"] {
+        runner
+            .run(conn, |ctx| create(ctx, &job(&vm, name, false)))
+            .unwrap_or_else(|e| panic!("{name:?}: {e:?}"));
+        assert_eq!(snapshot_info(&vm, name).name, name);
     }
     // A duplicate is refused before libvirt is asked.
     let dup = runner.run(conn, |ctx| create(ctx, &job(&vm, "d0+ok:@_.-", false)));

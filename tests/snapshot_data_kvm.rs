@@ -108,6 +108,7 @@ fn revert_to(conn: &Connect, vm: &TestVm, name: &str, safety: Option<&str>) -> S
         after: AfterRevert::Saved,
         safety: safety.map(str::to_string),
         stop_first: false,
+        stop_timeout_secs: 120,
     };
     run_job(conn, |ctx| revert::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -264,6 +265,7 @@ fn running_vm_reverts_to_a_memory_snapshot_and_runs() {
         after: AfterRevert::Paused,
         safety: None,
         stop_first: false,
+        stop_timeout_secs: 120,
     };
     let said = run_job(conn, |ctx| revert::run(ctx, &job)).unwrap_or_else(|e| panic!("{e}"));
     assert!(said.contains("now paused"), "{said}");

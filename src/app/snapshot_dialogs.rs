@@ -36,6 +36,8 @@ pub struct RevertDialog {
     /// `pre-revert-<local time>`, made unique against the domain's snapshot names.
     pub safety_name: String,
     pub stop_first: bool,
+    /// The graceful-shutdown countdown of "shut down first" (`--shutdown-timeout`), seconds.
+    pub stop_timeout_secs: u64,
     pub rows: Vec<RevertRow>,
     pub focus: usize,
     /// First plan line shown (PgUp/PgDn scroll the plan).
@@ -85,6 +87,7 @@ impl RevertDialog {
             safety: true,
             safety_name,
             stop_first: false,
+            stop_timeout_secs: app.lifecycle.shutdown_timeout,
             rows,
             focus: 0,
             scroll: 0,
@@ -152,6 +155,7 @@ impl RevertDialog {
             after: self.after,
             safety: self.safety.then(|| self.safety_name.clone()),
             stop_first: self.stop_first,
+            stop_timeout_secs: self.stop_timeout_secs,
         })
     }
 }

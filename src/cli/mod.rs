@@ -32,6 +32,16 @@ impl CliError {
     }
 }
 
+/// A plan's refusal as the CLI's error: exit 3 (refused before anything changed), or 1 when
+/// the snapshot does not exist (as for an unknown domain).
+pub fn refusal_error(r: &crate::model::storage::Refusal, verb: &str) -> CliError {
+    let text = format!("not {verb}: {}", r.reason);
+    match r.kind {
+        crate::model::storage::RefusalKind::NotFound => CliError::Runtime(text),
+        _ => CliError::Refused(text),
+    }
+}
+
 impl From<VirtError> for CliError {
     fn from(e: VirtError) -> Self {
         Self::Runtime(e.to_string())

@@ -80,13 +80,13 @@ pub fn run(target: &Target, args: &DeleteArgs) -> Result<(), CliError> {
         eprint!("{text}");
     }
     if let Some(r) = &plan.refusal {
-        return Err(CliError::Refused(format!("not deleted: {}", r.reason)));
+        return Err(super::refusal_error(r, "deleted"));
     }
     if args.dry_run {
         return Ok(());
     }
     let done = run_job(&conn, |ctx| delete::run_planned(ctx, &job)).map_err(|e| match e {
-        DeleteError::Refused(r) => CliError::Refused(format!("not deleted: {}", r.reason)),
+        DeleteError::Refused(r) => super::refusal_error(&r, "deleted"),
         DeleteError::Failed(t) => CliError::Runtime(t),
     })?;
     if args.json {

@@ -32,6 +32,9 @@ pub struct RevertArgs {
     /// revert to an internal snapshot)
     #[arg(long)]
     pub stop_first: bool,
+    /// Seconds --stop-first waits for the guest to shut down; then the revert is not done
+    #[arg(long, value_name = "SECONDS", default_value_t = revert::STOP_FIRST_TIMEOUT_SECS)]
+    pub timeout: u64,
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -73,6 +76,7 @@ pub fn run(target: &Target, args: RevertArgs) -> Result<(), CliError> {
         after: args.after(),
         safety: (!args.no_safety_snapshot).then(|| safety_base_name(now)),
         stop_first: args.stop_first,
+        stop_timeout_secs: args.timeout,
     };
     let (layout, plan) = revert::plan(&conn, &job).map_err(CliError::Runtime)?;
     if let Some(base) = &job.safety {
@@ -89,13 +93,13 @@ pub fn run(target: &Target, args: RevertArgs) -> Result<(), CliError> {
         eprint!("{}", lines_text(&revert_lines(&plan)));
     }
     if let Some(r) = &plan.refusal {
-        return Err(CliError::Refused(format!("not reverted: {}", r.reason)));
+        return Err(super::refusal_error(r, "reverted"));
     }
     if args.dry_run {
         return Ok(());
     }
     let done = run_job(&conn, |ctx| revert::run_planned(ctx, &job)).map_err(|e| match e {
-        RevertError::Refused(r) => CliError::Refused(format!("not reverted: {}", r.reason)),
+        RevertError::Refused(r) => super::refusal_error(&r, "reverted"),
         RevertError::Failed(t) => CliError::Runtime(t),
     })?;
     if args.json {

@@ -40,7 +40,10 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
     top.push(match d.name_error() {
         Some(e) => Line::styled(truncate(&format!("{:LABEL$}! {e}", ""), width), theme.bad()),
         None => Line::styled(
-            format!("{:LABEL$}letters, digits and . _ - + : @", ""),
+            format!(
+                "{:LABEL$}any text but / , control characters or digits only",
+                ""
+            ),
             theme.dim(),
         ),
     });

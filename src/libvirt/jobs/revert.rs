@@ -18,8 +18,9 @@ use crate::model::storage::{
 };
 use crate::model::HostCapabilities;
 
-/// How long "stop first" waits for the guest to shut down before giving up (nothing reverted).
-pub const STOP_FIRST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long "stop first" waits by default for the guest to shut down before asking (the TUI)
+/// or giving up (the CLI, without `--force-off`).
+pub const STOP_FIRST_TIMEOUT_SECS: u64 = 120;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevertJob {
@@ -30,6 +31,8 @@ pub struct RevertJob {
     pub safety: Option<String>,
     /// Shut the VM down first (so that a safety snapshot survives an internal revert).
     pub stop_first: bool,
+    /// Seconds the graceful shutdown of `stop_first` may take before the force-off question.
+    pub stop_timeout_secs: u64,
 }
 
 impl RevertJob {
@@ -97,7 +100,9 @@ pub fn run_planned(ctx: &JobContext, job: &RevertJob) -> Result<String, RevertEr
     let dom = inventory::lookup(ctx.conn, &job.domain).map_err(|e| failed(e.to_string()))?;
     if plan.stop_first {
         ctx.step(format!("shutting {} down first", job.domain));
-        match graceful_shutdown(ctx, &dom, STOP_FIRST_TIMEOUT).map_err(failed)? {
+        match graceful_shutdown(ctx, &dom, Duration::from_secs(job.stop_timeout_secs))
+            .map_err(failed)?
+        {
             ShutdownOutcome::Declined => {
                 return Err(failed(format!(
                     "not reverted: {} did not shut down, and was not forced off",

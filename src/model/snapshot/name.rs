@@ -2,6 +2,10 @@
 
 /// The longest file name (one path component) Linux file systems accept, in bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// The longest snapshot name libvirt can store: its metadata file `<name>.xml` is rewritten
+/// through `<name>.xml.new` (virFileRewrite), which must fit [`MAX_FILE_NAME_BYTES`]
+/// (measured: a 250-byte name fails with "unable to save metadata for snapshot").
+pub const MAX_NAME_BYTES: usize = MAX_FILE_NAME_BYTES - ".xml.new".len();
 
 /// Why a snapshot name is refused; `Display` is the message shown next to the field, and
 /// says the concrete reason (libvirt's own rule, a file name, a QEMU snapshot ID).
@@ -21,6 +25,8 @@ pub enum NameError {
     Comma,
     #[error("a name of digits only is not allowed: QEMU takes it for an internal snapshot's ID first, so a revert could restore another snapshot")]
     AllDigits,
+    #[error("the name is {0} bytes; libvirt stores each snapshot's metadata in a file named after it (<name>.xml, written through <name>.xml.new), so at most 247 bytes fit a file name")]
+    TooLong(usize),
     #[error("{image} still holds an internal snapshot named '{name}' that libvirt no longer lists: QEMU would keep both and a revert would restore the old one; choose another name")]
     StaleInImage { name: String, image: String },
 }
@@ -52,6 +58,9 @@ pub fn validate_name(
     }
     if name.bytes().all(|b| b.is_ascii_digit()) {
         return Err(NameError::AllDigits);
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(NameError::TooLong(name.len()));
     }
     if existing.contains(&name) {
         return Err(NameError::Duplicate(name.to_owned()));
@@ -124,6 +133,7 @@ mod tests {
             ("a,b", NameError::Comma),
             ("1", NameError::AllDigits),
             ("20261129", NameError::AllDigits),
+            (&"n".repeat(248), NameError::TooLong(248)),
             ("snap1", NameError::Duplicate("snap1".into())),
         ];
         for (name, want) in cases {

@@ -215,9 +215,12 @@ impl SnapshotInfo {
                         reader.read_to_end(e.name())?;
                         if name == b"domain" {
                             let end = reader.buffer_position() as usize;
+                            // Snapshots from before libvirt saved definitions come back as
+                            // `<domain><uuid>..</uuid></domain>`: no rollback info at all.
                             builder.domain = xml
                                 .get(before..end)
                                 .and_then(|d| crate::model::DomainConfig::from_xml(d).ok())
+                                .filter(|d| !d.name.is_empty())
                                 .map(Box::new);
                         }
                         continue;

@@ -247,3 +247,11 @@ fn reads_the_overlays_of_the_last_revert() {
     assert_eq!(s.revert_disks[0].mode, Some(DiskSnapshotMode::External));
     assert_eq!(s.location, SnapshotLocation::External);
 }
+
+#[test]
+fn an_old_snapshot_without_a_saved_definition_has_none() {
+    // What libvirt 11.3 prints for a snapshot that "lacks domain rollback info".
+    let xml = "<domainsnapshot><name>old</name><state>shutoff</state>\
+               <domain><uuid>02014109-7ca9-4c99-8a48-791e0a17743a</uuid></domain></domainsnapshot>";
+    assert!(SnapshotInfo::from_xml(xml).unwrap().domain.is_none());
+}

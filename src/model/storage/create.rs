@@ -153,6 +153,9 @@ pub fn plan_create(
     let first = planner.plan(preferred);
     let mut plan = match first {
         Ok(p) => p,
+        // A name that makes a file name too long or taken is the name's problem: say so
+        // rather than quietly taking the other kind.
+        Err(e @ (PlanError::FileNameTooLong { .. } | PlanError::FileExists(_))) => return Err(e),
         Err(first_err) => {
             let other = match preferred {
                 SnapshotLocation::Internal => SnapshotLocation::External,

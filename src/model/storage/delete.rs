@@ -20,7 +20,7 @@ use virt::sys::{
 use super::effects::{short, Commit, Damage, Effects};
 use super::layout::{Holder, Layout, SnapStore};
 use super::revert::{prove_name, Lookup};
-use super::{Refusal, WayOut};
+use super::{Refusal, RefusalKind, WayOut};
 use crate::model::snapshot::{DiskSnapshotMode, MemoryMode, SnapshotLocation};
 
 /// libvirt 9.0 deletes external snapshots (merging their overlays).
@@ -110,10 +110,10 @@ pub fn plan_delete(layout: &Layout, name: &str, mode: DeleteMode) -> DeletePlan 
         warnings: Vec::new(),
     };
     let Some(snap) = layout.snapshot(name) else {
-        plan.refusal = Some(Refusal::plain(format!(
-            "{} has no snapshot named '{name}'",
-            layout.domain
-        )));
+        plan.refusal = Some(Refusal::of(
+            RefusalKind::NotFound,
+            format!("{} has no snapshot named '{name}'", layout.domain),
+        ));
         return plan;
     };
     let descendants = layout.descendants(name);
@@ -124,7 +124,10 @@ pub fn plan_delete(layout: &Layout, name: &str, mode: DeleteMode) -> DeletePlan 
     };
     plan.deleted = doomed.iter().map(|s| s.name.clone()).collect();
     if mode == DeleteMode::ChildrenOnly && doomed.is_empty() {
-        plan.refusal = Some(Refusal::plain(format!("'{name}' has no children")));
+        plan.refusal = Some(Refusal::of(
+            RefusalKind::Input,
+            format!("'{name}' has no children"),
+        ));
         return plan;
     }
     if mode == DeleteMode::MetadataOnly {
@@ -179,6 +182,7 @@ fn delete_effects(
             }
             if now.top != d.image {
                 return Err(Refusal {
+                    kind: RefusalKind::Libvirt,
                     reason: format!(
                         "libvirt cannot delete the internal snapshot '{name}' while the VM runs: \
                          {} now uses {}, not {} which holds it (libvirt: \"disk image '{}' for \
@@ -203,6 +207,7 @@ fn delete_effects(
             .count();
         if external > 0 {
             return Err(Refusal {
+                kind: RefusalKind::Libvirt,
                 reason: format!(
                     "libvirt cannot delete external snapshots together with others ({external} \
                      of the children {} external: \"deletion of external children disk \
@@ -270,6 +275,7 @@ fn delete_effects(
     // External, this snapshot only.
     if layout.libvirt_version < EXTERNAL_DELETE_SINCE {
         return Err(Refusal {
+            kind: RefusalKind::Libvirt,
             reason: format!(
                 "deleting external snapshots needs libvirt 9.0 or newer (this host runs {})",
                 crate::model::inventory::version_string(layout.libvirt_version)
@@ -301,6 +307,7 @@ fn delete_effects(
             }
             Some(_) if is_current => {
                 return Err(Refusal {
+                    kind: RefusalKind::Libvirt,
                     reason: format!(
                         "libvirt cannot delete '{name}': it is the current snapshot and has \
                          children (\"deletion of active external snapshot that is not a leaf \
@@ -313,6 +320,7 @@ fn delete_effects(
             }
             Some(c) if !layout.is_ancestor_or_self(name, c) => {
                 return Err(Refusal {
+                    kind: RefusalKind::Libvirt,
                     reason: format!(
                         "libvirt cannot delete '{name}': it is an external snapshot with children \
                          that is not on the VM's current branch (\"deletion of non-leaf external \
@@ -327,6 +335,7 @@ fn delete_effects(
         }
         if children.len() > 1 {
             return Err(Refusal {
+                kind: RefusalKind::Libvirt,
                 reason: format!(
                     "libvirt cannot delete '{name}': it has {} children (\"deletion of external \
                      disk snapshot with multiple children snapshots not supported\")",
@@ -359,6 +368,7 @@ fn delete_effects(
         }
         if parent.is_some_and(|p| p.location == SnapshotLocation::Internal) {
             return Err(Refusal {
+                kind: RefusalKind::Libvirt,
                 reason: format!(
                     "libvirt cannot delete the external snapshot '{name}': its parent '{}' is \
                      internal (\"deleting external snapshot that has internal snapshot as parent \
@@ -405,6 +415,7 @@ fn delete_effects(
             }
             Some(b) if b != image => {
                 return Err(Refusal {
+                    kind: RefusalKind::Libvirt,
                     reason: format!(
                     "libvirt cannot delete '{name}': {} would have to be merged into {}, but it \
                          is built on {} (\"snapshot VM disk source and parent disk source are not \
@@ -457,6 +468,7 @@ fn nearest_ancestor_covering<'a>(
 fn damage_refusal(layout: &Layout, snap: &SnapStore, damage: &[Damage]) -> Refusal {
     let victims: Vec<String> = damage.iter().map(Damage::sentence).collect();
     Refusal {
+        kind: RefusalKind::DataLoss,
         reason: format!(
             "deleting '{}' of {} would destroy data that is still needed: {}",
             snap.name,

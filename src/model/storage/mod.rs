@@ -38,6 +38,25 @@ pub use revert::{
 pub struct Refusal {
     pub reason: String,
     pub ways_out: Vec<WayOut>,
+    pub kind: RefusalKind,
+}
+
+/// What a refusal protects against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalKind {
+    /// libvirt would refuse it (said first, in libvirt's words), or crash on it.
+    Libvirt,
+    /// It would destroy data a snapshot or the VM needs.
+    DataLoss,
+    /// No safety snapshot of the current state could survive it.
+    NoSafety,
+    /// QEMU could take the name for another snapshot.
+    WrongSnapshot,
+    /// The request itself: nothing to delete, an option that does not apply.
+    Input,
+    /// No snapshot of that name (the CLI exits 1, as for an unknown domain).
+    NotFound,
 }
 
 /// One way out of a refusal.
@@ -65,11 +84,18 @@ impl WayOut {
 }
 
 impl Refusal {
-    pub fn plain(reason: impl Into<String>) -> Self {
+    /// A refusal of `kind` without ways out.
+    pub fn of(kind: RefusalKind, reason: impl Into<String>) -> Self {
         Refusal {
             reason: reason.into(),
             ways_out: Vec::new(),
+            kind,
         }
+    }
+
+    /// What libvirt would refuse, without ways out.
+    pub fn plain(reason: impl Into<String>) -> Self {
+        Self::of(RefusalKind::Libvirt, reason)
     }
 
     /// The reason, then each way out on its own line ("  - ... (--flag)").

@@ -17,7 +17,7 @@ use super::create::{created_snapshot, plan_create, CreateAbility, CreateIntent};
 use super::effects::{short, Damage, Effects, NewFile, Rewrite};
 use super::layout::{Holder, Layout, SnapStore};
 use super::words::definition_changes;
-use super::{Refusal, WayOut};
+use super::{Refusal, RefusalKind, WayOut};
 use crate::model::qcow2::resolve_for_goto;
 use crate::model::snapshot::{DiskSnapshotMode, SnapshotLocation, SnapshotPlan, SnapshotState};
 use crate::model::DiskType;
@@ -165,10 +165,10 @@ pub fn plan_revert(
         overlay_second: layout.now,
     };
     let Some(snap) = layout.snapshot(target) else {
-        plan.refusal = Some(Refusal::plain(format!(
-            "{} has no snapshot named '{target}'",
-            layout.domain
-        )));
+        plan.refusal = Some(Refusal::of(
+            RefusalKind::NotFound,
+            format!("{} has no snapshot named '{target}'", layout.domain),
+        ));
         return plan;
     };
     plan.location = Some(snap.location);
@@ -292,6 +292,7 @@ fn after_state(
     }
     match after {
         AfterRevert::Saved if !layout.persistent => Err(Refusal {
+            kind: RefusalKind::Libvirt,
             reason: format!(
                 "{} is a transient domain: after reverting to '{}', which has no memory state, \
                  it has to run or be paused (libvirt: \"transient domain needs to request run \
@@ -451,6 +452,7 @@ pub fn revert_effects(
     // libvirtd 11.3 when there is no current snapshot (measured).
     let Some(current) = layout.current() else {
         return Err(Refusal {
+            kind: RefusalKind::Libvirt,
             reason: format!(
                 "{} has no current snapshot, and libvirt 11.3 crashes (libvirtd segfault, \
                  measured) when reverting to an external snapshot without one",
@@ -520,11 +522,14 @@ pub fn prove_name(layout: &Layout, image: &str, name: &str, lookup: Lookup) -> R
         lookup == Lookup::Goto && !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
     let Some(table) = layout.table(image) else {
         if numeric {
-            return Err(Refusal::plain(format!(
-                "'{name}' is all digits, and QEMU takes such a name for a snapshot ID first; \
+            return Err(Refusal::of(
+                RefusalKind::WrongSnapshot,
+                format!(
+                    "'{name}' is all digits, and QEMU takes such a name for a snapshot ID first; \
                  virtsnap cannot read {} here to prove which snapshot it would {verb}",
-                short(image)
-            )));
+                    short(image)
+                ),
+            ));
         }
         return Ok(());
     };
@@ -534,12 +539,16 @@ pub fn prove_name(layout: &Layout, image: &str, name: &str, lookup: Lookup) -> R
         Lookup::Name => table.iter().find(|s| s.name == name),
     };
     match hit {
-        None => Err(Refusal::plain(format!(
+        None => Err(Refusal::of(
+            RefusalKind::WrongSnapshot,
+            format!(
             "{} holds no internal snapshot named '{name}' (libvirt: \"image of disk does not have \
              internal snapshot\")",
             short(image)
-        ))),
+        ),
+        )),
         Some(hit) if hit.name != name => Err(Refusal {
+            kind: RefusalKind::WrongSnapshot,
             reason: format!(
                 "QEMU would {verb} the wrong snapshot: in {} the name '{name}' is also the ID of \
                  the internal snapshot '{}', and QEMU looks up IDs first",
@@ -552,12 +561,15 @@ pub fn prove_name(layout: &Layout, image: &str, name: &str, lookup: Lookup) -> R
                 hit.name
             ))],
         }),
-        Some(_) if same_name > 1 => Err(Refusal::plain(format!(
-            "{} holds {same_name} internal snapshots named '{name}' (one left behind by an \
+        Some(_) if same_name > 1 => Err(Refusal::of(
+            RefusalKind::WrongSnapshot,
+            format!(
+                "{} holds {same_name} internal snapshots named '{name}' (one left behind by an \
              earlier snapshot libvirt forgot); QEMU would use the oldest, which may not be \
              this one",
-            short(image)
-        ))),
+                short(image)
+            ),
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -708,6 +720,7 @@ fn safety_refusal(
         }
     };
     Refusal {
+        kind: RefusalKind::NoSafety,
         reason: format!("no safety snapshot can survive this revert. {lead}; {reason}"),
         ways_out,
     }
@@ -764,6 +777,7 @@ fn damage_refusal(
         ));
     }
     Refusal {
+        kind: RefusalKind::DataLoss,
         reason: format!(
             "reverting {} to '{}' {}, and {}",
             layout.domain,

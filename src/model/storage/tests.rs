@@ -464,3 +464,20 @@ fn mixing_kinds_needs_a_confirmation_that_names_the_risk() {
     };
     assert!(decide_create(&layout, &verdict, &confirmed).is_ok());
 }
+
+#[test]
+fn a_name_problem_is_reported_not_worked_around_by_another_kind() {
+    // Too long for the overlay file name: say so, do not fall back to internal silently.
+    let mut fake = Fake::new("snapc-10", OFF);
+    fake.disks[0].top = format!("{DIR}/{}.qcow2", "d".repeat(60));
+    let layout = fake.layout();
+    let verdict = crate::model::fixtures::shut_off_verdict();
+    let intent = CreateIntent {
+        name: "n".repeat(200),
+        memory: false,
+        quiesce: false,
+        location: None,
+    };
+    let e = decide_create(&layout, &verdict, &intent).unwrap_err();
+    assert!(e.text().contains("255"), "{}", e.text());
+}
