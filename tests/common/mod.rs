@@ -179,6 +179,22 @@ impl TestVm {
         Ok(test_vm)
     }
 
+    /// Takes over a domain defined from `vm`'s (edited) XML: it is cleaned up like any other.
+    pub fn adopt(dom: Domain, vm: TinyVm) -> TestVm {
+        let files = vm
+            .disks
+            .iter()
+            .map(|d| d.path.clone())
+            .filter(|p| !p.starts_with("/dev"))
+            .collect();
+        TestVm {
+            dom,
+            name: vm.name.clone(),
+            vm,
+            files,
+        }
+    }
+
     /// Deletes `path` with the VM (e.g. an external snapshot's overlay).
     pub fn track(&mut self, path: PathBuf) {
         self.files.push(path);

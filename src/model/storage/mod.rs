@@ -16,6 +16,7 @@ pub mod facts;
 mod layout;
 pub mod render;
 mod revert;
+pub mod rules;
 mod words;
 
 use serde::Serialize;
