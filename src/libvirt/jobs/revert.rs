@@ -156,8 +156,10 @@ pub fn run(ctx: &JobContext, job: &RevertJob) -> Result<String, String> {
         .info()
         .map(|i| inventory::state_from_virt(&i.state).label())
         .unwrap_or("in an unknown state");
+    // Memory state brings back the snapshot's clock: set it from the host's (or say it is stale).
+    let clock_note = crate::libvirt::guest::sync_clock_after_revert(&dom, &snap);
     Ok(format!(
-        "reverted {} to '{}', now {now}{safety_note}",
+        "reverted {} to '{}', now {now}{safety_note}{clock_note}",
         job.domain, job.snapshot
     ))
 }
