@@ -1,12 +1,15 @@
-//! `virtsnap snapshot create DOMAIN [NAME] [--memory] [--quiesce] [--description TEXT]
-//! [--json]`: the dialog's rules and strategy as a one-shot command. A refusal (memory state
-//! blocked, invalid name) exits 3 having called nothing that changes the VM.
+//! `virtsnap snapshot create DOMAIN [NAME] [--memory] [--quiesce [--crash-consistent-fallback]]
+//! [--description TEXT] [--json]`: the dialog's rules and strategy as a one-shot command. A
+//! refusal (memory state blocked, invalid name) exits 3 having called nothing that changes the
+//! VM; a guest that cannot freeze for --quiesce exits 1 with nothing made, unless the fallback
+//! takes a crash-consistent snapshot instead.
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::{print_out, CliError, Target};
+use crate::libvirt::jobs::quiesce;
 use crate::libvirt::jobs::snapshot_create::{self, CreateError, CreateJob};
 use crate::libvirt::jobs::JobContext;
 use crate::libvirt::jobs::JobUpdate;
@@ -26,6 +29,10 @@ pub struct CreateArgs {
     /// Freeze the guest's file systems (disk-only, needs a connected guest agent)
     #[arg(long)]
     pub quiesce: bool,
+    /// With --quiesce: when the guest cannot freeze its file systems, take a crash-consistent
+    /// snapshot instead (its description says so)
+    #[arg(long, requires = "quiesce")]
+    pub crash_consistent_fallback: bool,
     /// Description stored with the snapshot
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
@@ -70,10 +77,29 @@ pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
         controls: controls_rx,
         cancelled: Arc::new(AtomicBool::new(false)),
     };
-    let created = snapshot_create::create(&ctx, &job).map_err(|e| {
+    let result = match snapshot_create::create(&ctx, &job) {
+        Err(CreateError::QuiesceFailed(f)) if args.crash_consistent_fallback => {
+            let _ = writeln!(std::io::stderr(), "{}", f.text);
+            let _ = writeln!(
+                std::io::stderr(),
+                "taking a crash-consistent snapshot instead"
+            );
+            snapshot_create::create(&ctx, &quiesce::crash_consistent_job(&job, &f))
+        }
+        other => other,
+    };
+    let created = result.map_err(|e| {
         let (text, refused) = match e {
             CreateError::Refused(text) => (text, true),
             CreateError::Failed(text) => (text, false),
+            CreateError::QuiesceFailed(f) => (
+                format!(
+                    "{} For a crash-consistent snapshot instead, run again without --quiesce, \
+                     or with --crash-consistent-fallback to have it marked as such.",
+                    f.text
+                ),
+                false,
+            ),
         };
         // The explanation keeps its lines (options are numbered); the error line says the
         // outcome.

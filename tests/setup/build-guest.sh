@@ -223,13 +223,16 @@ case " $* " in
 esac
 EOF
 
-# qemu-ga runs this before freezing and after thawing. A flag file makes the freeze fail, so a
-# test can prove what a quiesce that the guest refuses does.
+# qemu-ga runs this before freezing and after thawing; it notes each call in /run (a tmpfs,
+# never frozen), so a test can show the agent did both. A flag file makes the freeze fail, so
+# a test can prove what a quiesce that the guest refuses does.
 cat >"$root/etc/qemu/fsfreeze-hook" <<'EOF'
 #!/bin/sh
 if [ "$1" = freeze ] && [ -e /data/.refuse-freeze ]; then
+  echo "$1 refused" >>/run/fsfreeze-hook.log
   exit 1
 fi
+echo "$1" >>/run/fsfreeze-hook.log
 exit 0
 EOF
 
