@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::xml::Element;
+
 /// Whether qemu-guest-agent can act for a quiesce (freeze, thaw) or set the clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", content = "reason", rename_all = "kebab-case")]
@@ -77,6 +79,27 @@ pub fn file_systems_from_fsinfo(value: &serde_json::Value) -> Vec<GuestFileSyste
         .collect()
 }
 
+/// The machine type of a domain XML (`<os><type machine='pc-q35-10.0'>`), e.g. to warn about
+/// what q35 does differently.
+pub fn machine_type(domain_xml: &str) -> Option<String> {
+    // Only <os> and what is inside it matter here.
+    let keep = |path: &[Element], name: &str| path.len() > 1 || name == "os";
+    let root = Element::parse_root(domain_xml, "domain", keep).ok()?;
+    let machine = root.child("os")?.child("type")?.attr("machine")?;
+    Some(machine.to_string())
+}
+
+/// What a wake from suspend to RAM should add for this machine type (measured with QEMU 10 and
+/// a Linux 6.1 guest): on q35 every suspend after the first one wakes again at once, so the
+/// guest never stays suspended; pc (i440FX) suspends as often as asked.
+pub fn wake_note(machine: Option<&str>) -> Option<&'static str> {
+    let q35 = machine.is_some_and(|m| m == "q35" || m.starts_with("pc-q35"));
+    q35.then_some(
+        "on this q35 machine a further suspend to RAM wakes again at once (QEMU 10); \
+         machine type pc suspends repeatedly",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +119,16 @@ mod tests {
             AgentState::NotAnswering("timed out".into()).label(),
             "guest agent: not answering (timed out)"
         );
+    }
+
+    #[test]
+    fn q35_gets_the_wake_note() {
+        let xml = "<domain type='qemu'><name>g</name><os><type arch='x86_64' \
+                   machine='pc-q35-10.0'>hvm</type></os><devices><disk><source/></disk>\
+                   </devices></domain>";
+        assert_eq!(machine_type(xml).as_deref(), Some("pc-q35-10.0"));
+        assert!(wake_note(machine_type(xml).as_deref()).is_some());
+        assert!(wake_note(Some("pc-i440fx-10.0")).is_none());
+        assert!(wake_note(None).is_none());
     }
 }

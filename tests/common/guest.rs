@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use virt::connect::Connect;
 use virtsnap::libvirt::guest;
 use virtsnap::libvirt::guest_image::{choose_accel, AccelChoice, GuestImage};
-use virtsnap::libvirt::vmdef::TinyVm;
+use virtsnap::libvirt::vmdef::{DiskFormat, TinyVm};
 
 use super::{embed_conn_any_accel, embed_root, unique_name, TestVm};
 
@@ -75,17 +75,45 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// Defines a guest named `<base>-<n>` with a fresh data disk; `adjust` may change the
-    /// definition first (memory, machine type).
+    /// Defines a guest named `<base>-<n>` with a fresh qcow2 data disk; `adjust` may change
+    /// the definition first (memory, machine type).
     pub fn define(env: &GuestEnv, base: &str, adjust: impl FnOnce(&mut TinyVm)) -> Guest {
+        Self::define_with(env, base, DiskFormat::Qcow2, adjust)
+    }
+
+    /// As [`Guest::define`], with the data disk in `format` (raw: libvirt takes external
+    /// snapshots, memory included).
+    pub fn define_with(
+        env: &GuestEnv,
+        base: &str,
+        format: DiskFormat,
+        adjust: impl FnOnce(&mut TinyVm),
+    ) -> Guest {
         let name = unique_name(base);
         let disks = embed_root().join("disks");
-        let data_disk = disks.join(format!("{name}.qcow2"));
-        env.image
-            .new_data_disk(&data_disk)
-            .unwrap_or_else(|e| panic!("data disk for {name}: {e}"));
+        let data_disk = match format {
+            DiskFormat::Qcow2 => {
+                let path = disks.join(format!("{name}.qcow2"));
+                env.image
+                    .new_data_disk(&path)
+                    .unwrap_or_else(|e| panic!("data disk for {name}: {e}"));
+                path
+            }
+            DiskFormat::Raw => {
+                let path = disks.join(format!("{name}.img"));
+                let out = std::process::Command::new("qemu-img")
+                    .args(["convert", "-q", "-f", "qcow2", "-O", "raw"])
+                    .arg(env.image.data_template())
+                    .arg(&path)
+                    .output()
+                    .expect("qemu-img runs");
+                assert!(out.status.success(), "{out:?}");
+                path
+            }
+        };
         let serial_log = disks.join(format!("{name}.serial.log"));
         let mut vm = env.image.vm(&name, &data_disk, env.accel.accel);
+        vm.disks[0].format = format;
         vm.serial_log = Some(serial_log.clone());
         adjust(&mut vm);
         // TestVm::define appends its own counter: keep ours as the base.
@@ -158,32 +186,39 @@ impl Guest {
 
     /// Runs `script` with the guest's /bin/sh through `guest-exec` and waits for it.
     pub fn exec(&self, script: &str) -> Exec {
-        let started = self.agent(json!({
+        self.try_exec(script)
+            .unwrap_or_else(|e| panic!("{}: `{script}`: {e}", self.name()))
+    }
+
+    /// As [`Guest::exec`], with the agent's failures (a guest going down) as Err.
+    pub fn try_exec(&self, script: &str) -> Result<Exec, String> {
+        let call = |command: Value| guest::agent_command(self.dom(), &command, 30);
+        let started = call(json!({
             "execute": "guest-exec",
             "arguments": {"path": "/bin/sh", "arg": ["-c", script], "capture-output": true}
-        }));
-        let pid = started["pid"].as_i64().expect("guest-exec returns a pid");
+        }))?;
+        let pid = started["pid"]
+            .as_i64()
+            .ok_or("guest-exec returned no pid")?;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let status = self.agent(json!({
+            let status = call(json!({
                 "execute": "guest-exec-status", "arguments": {"pid": pid}
-            }));
+            }))?;
             if status["exited"].as_bool() == Some(true) {
                 let text = |key: &str| {
                     String::from_utf8_lossy(&base64_decode(status[key].as_str().unwrap_or("")))
                         .into_owned()
                 };
-                return Exec {
+                return Ok(Exec {
                     code: status["exitcode"].as_i64().unwrap_or(-1),
                     stdout: text("out-data"),
                     stderr: text("err-data"),
-                };
+                });
             }
-            assert!(
-                Instant::now() < deadline,
-                "{}: `{script}` still running after 60 s",
-                self.name()
-            );
+            if Instant::now() >= deadline {
+                return Err("still running after 60 s".into());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
