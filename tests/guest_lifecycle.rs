@@ -169,3 +169,19 @@ fn suspend_to_ram_wakes_repeatedly_on_pc_and_once_on_q35() {
     assert!(!guest_suspends(&q35, Duration::from_secs(5)), "q35 second");
     assert_eq!(state(&q35), DomainState::Running);
 }
+
+/// The KVM probe's criteria (the kernel speaks within 3 s, the agent answers within 10 s) let
+/// a guest that boots pass: shown under TCG, which boots it more slowly than a working KVM.
+#[test]
+fn the_accelerator_probe_passes_a_guest_that_boots() {
+    let Some(env) = guest_env() else { return };
+    let scratch = common::embed_root().join("disks");
+    let took = virtsnap::libvirt::guest_image::probe_boot_under(
+        env.conn,
+        &env.image,
+        &scratch,
+        virtsnap::libvirt::guest_image::Accel::Tcg,
+    );
+    println!("probe boot under TCG: {took:?}");
+    assert!(took.is_ok(), "{took:?}");
+}
