@@ -117,22 +117,29 @@ for applet in $("$bb" --list-full); do
   [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 
-# Kernel modules with their dependencies; busybox depmod writes the modules.dep modprobe reads
-# (this host may have no kmod).
+# Kernel modules with their dependencies (each module's own "depends" list, followed down),
+# then busybox depmod on just those writes the modules.dep modprobe reads. This host may have
+# no kmod, and a depmod over all ~3000 modules costs seconds a first demo start waits for.
 mods_src="$pkgroot/lib/modules/$kernel_version"
-"$bb" depmod -b "$pkgroot" "$kernel_version"
 mods_dst="$root/lib/modules/$kernel_version"
 declare -A seen
 want=()
-for m in "${MODULES[@]}"; do
-  line=$(grep -E "(^|/)${m}\.ko(\.[a-z]+)?:" "$mods_src/modules.dep" || true)
-  [ -n "$line" ] || die "module $m is not in $kernel_pkg"
-  for f in ${line/:/ }; do
-    [ -n "${seen[$f]:-}" ] && continue
-    seen[$f]=1
-    want+=("$f")
+add_module() {
+  local m=$1 f dep
+  [ -n "${seen[$m]:-}" ] && return
+  seen[$m]=1
+  # File names may spell a module's underscores as dashes.
+  f=$(find "$mods_src/kernel" \( -name "$m.ko*" -o -name "${m//_/-}.ko*" \) -print -quit)
+  [ -n "$f" ] || die "module $m is not in $kernel_pkg"
+  # The "depends=" string of the module's .modinfo section (busybox modinfo wants the running
+  # kernel's modules.dep).
+  for dep in $(case "$f" in *.xz) xz -dc "$f" ;; *.zst) zstd -dcq "$f" ;; *) cat "$f" ;; esac \
+    | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
+    add_module "$dep"
   done
-done
+  want+=("${f#"$mods_src"/}")
+}
+for m in "${MODULES[@]}"; do add_module "$m"; done
 for f in "${want[@]}"; do
   mkdir -p "$mods_dst/$(dirname "$f")"
   cp "$mods_src/$f" "$mods_dst/$f"
@@ -248,7 +255,7 @@ chmod 0755 "$root/init" "$root/etc/rcS" "$root/etc/acpi/PWRF/00000080" "$root/sb
 stage="$work/out"
 mkdir -p "$stage"
 cp "$pkgroot/boot/vmlinuz-$kernel_version" "$stage/vmlinuz"
-(cd "$root" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc 2>/dev/null | gzip -9n) >"$stage/initrd.gz"
+(cd "$root" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc 2>/dev/null | gzip -6n) >"$stage/initrd.gz"
 
 raw="$work/data.img"
 truncate -s "${DATA_MIB}M" "$raw"
