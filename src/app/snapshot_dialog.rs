@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::guest_view::GuestView;
 use super::{App, Command, Overlay};
 use crate::libvirt::jobs::remedy::{EditDefinitionJob, StopSnapshotStartJob};
 use crate::libvirt::jobs::snapshot_create::{
@@ -15,7 +16,7 @@ use crate::libvirt::jobs::snapshot_create::{
 use crate::libvirt::jobs::Job;
 use crate::model::remedy::DefinitionEdit;
 use crate::model::snapshot::{plan_create, validate_name, SnapshotPlan};
-use crate::model::{DomainConfig, DomainState, Remedy};
+use crate::model::{DomainConfig, DomainState, Remedy, Verdict};
 
 /// The graceful-shutdown countdown of "stop, snapshot, start".
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 120;
@@ -78,6 +79,8 @@ pub struct SnapshotDialog {
     pub reason_scroll: u16,
     /// Why the last Enter did nothing.
     pub error: Option<String>,
+    /// The guest agent's answer: whether it is there and what a quiesce would freeze.
+    pub guest: GuestView,
 }
 
 /// Opens the dialog for the selected domain (the list) or the shown one (snapshot view).
@@ -150,17 +153,10 @@ pub fn open(
     } else {
         Vec::new()
     };
-    let quiesce_lock = if verdict.disk_only.quiesce {
-        None
-    } else {
-        Some(
-            verdict
-                .disk_only
-                .quiesce_reason
-                .clone()
-                .unwrap_or_else(|| "needs a connected qemu-guest-agent".into()),
-        )
-    };
+    let quiesce_lock = quiesce_lock(&verdict);
+    // Only a running guest with an agent channel can answer; otherwise the Quiesce reason
+    // already says why not.
+    let ask_guest = state == DomainState::Running && config.guest_agent.is_some();
     let local = uri_is_local(&host.uri);
     let free_space = if local {
         target_dirs(&config)
@@ -192,9 +188,35 @@ pub fn open(
         reason_scroll: 0,
         error: None,
         config,
+        guest: if ask_guest {
+            GuestView::Checking
+        } else {
+            GuestView::NotAsked
+        },
     };
     app.overlay = Some(Overlay::CreateSnapshot(Box::new(dialog)));
-    Vec::new()
+    if ask_guest {
+        vec![Command::InspectGuest {
+            domain: domain.to_owned(),
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Why "Quiesce" cannot be toggled whatever the memory choice, or None.
+pub(crate) fn quiesce_lock(verdict: &Verdict) -> Option<String> {
+    if verdict.disk_only.quiesce {
+        None
+    } else {
+        Some(
+            verdict
+                .disk_only
+                .quiesce_reason
+                .clone()
+                .unwrap_or_else(|| "needs a connected qemu-guest-agent".into()),
+        )
+    }
 }
 
 /// `<vm>-YYYYMMDD-HHMMSS` in local time.

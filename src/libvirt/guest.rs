@@ -98,6 +98,26 @@ pub fn thaw(dom: &Domain) -> Result<u64, String> {
     Ok(answer.as_u64().unwrap_or(0))
 }
 
+/// The create dialog's question: is the agent answering, and what would a quiesce freeze.
+pub fn inspect(conn: &virt::connect::Connect, domain: &str) -> super::worker::Event {
+    let (agent, file_systems) = match super::inventory::lookup(conn, domain) {
+        Ok(dom) => {
+            let agent = agent_state(&dom);
+            let file_systems = match agent {
+                AgentState::Connected => file_systems(&dom),
+                _ => Err("the agent does not answer".into()),
+            };
+            (agent, file_systems)
+        }
+        Err(e) => (AgentState::NotAnswering(e.to_string()), Err(e.to_string())),
+    };
+    super::worker::Event::GuestInspected {
+        domain: domain.to_string(),
+        agent,
+        file_systems,
+    }
+}
+
 /// How long the agent may take to come back after a revert: QEMU restarts from the saved
 /// state and the guest's end of the channel reconnects.
 const AGENT_AFTER_REVERT: Duration = Duration::from_secs(10);
