@@ -154,6 +154,9 @@ async fn main_loop(
                     Command::LoadSnapshots { domain } => {
                         worker.send(Request::LoadSnapshots { domain })
                     }
+                    Command::InspectGuest { domain } => {
+                        worker.send(Request::InspectGuest { domain })
+                    }
                     Command::StartJob { id, job } => worker.send(Request::StartJob { id, job }),
                     Command::Control { id, control } => {
                         worker.send(Request::Control { id, control })

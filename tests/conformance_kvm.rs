@@ -7,6 +7,7 @@
 //!   request), which must refuse too;
 //! - a plan that refuses to protect data (loss, no surviving safety snapshot, a name QEMU would
 //!   misread) is counted apart: libvirt is not asked to destroy data.
+//!
 //! The summary prints the matrix size and the agreement count.
 //! Run: `cargo test --test conformance_kvm -- --nocapture`.
 
@@ -153,6 +154,7 @@ impl Run<'_> {
                 Ok(_) => Said::Yes,
                 Err(CreateError::Refused(t)) => Said::Libvirt(t),
                 Err(CreateError::Failed(t)) => Said::Failed(t),
+                Err(CreateError::QuiesceFailed(f)) => Said::Failed(f.text),
             };
         self.track();
         // libvirt's own answer to the plain request for what virtsnap refused.

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use virt::connect::Connect;
-use virtsnap::libvirt::demo::DemoHost;
+use virtsnap::libvirt::demo::{DemoHost, GUEST_VMS};
 use virtsnap::libvirt::vmdef::{self, TinyCpu, TinyVm};
 use virtsnap::libvirt::ConnectOptions;
 use virtsnap::model::domain::{DomainConfig, DomainState};
@@ -97,12 +97,24 @@ fn demo_host_starts_its_vms_and_stops_them(state_home: &std::path::Path) {
     );
     let stop_all = || DemoHost::shutdown(&conn, &report).expect("shutdown");
 
+    // The Linux guest VMs are there when the guest could be built (a package mirror).
+    let guests: &[&str] = match &report.linux_guest {
+        Some(line) => {
+            println!("{line}");
+            &GUEST_VMS
+        }
+        None => {
+            println!("SKIPPED: the demo's Linux guest VMs: {:?}", report.notes);
+            &[]
+        }
+    };
     let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         assert!(report.kvm);
         assert!(report.left_off.is_empty(), "{:?}", report.left_off);
-        assert_eq!(report.defined.len(), NAMES.len());
-        assert_eq!(report.started.len(), NAMES.len() - 1);
-        for name in NAMES {
+        assert_eq!(report.defined.len(), NAMES.len() + guests.len());
+        assert_eq!(report.started.len(), NAMES.len() - 1 + guests.len());
+        for name in NAMES.iter().chain(guests) {
+            let name = *name;
             let want = match name {
                 "archive-stopped" => DomainState::Shutoff,
                 "batch-paused" => DomainState::Paused,
@@ -119,6 +131,24 @@ fn demo_host_starts_its_vms_and_stops_them(state_home: &std::path::Path) {
         assert!(memory_allowed(&conn, &host, "db-tsc-pinned"));
         assert!(memory_allowed(&conn, &host, "app-host-model"));
 
+        for name in guests {
+            // A booted Linux: its agent answers, so quiesce is offered.
+            let dom = conn.lookup_domain_by_name(name).expect(name);
+            let booted =
+                virtsnap::libvirt::guest::wait_for_agent(&dom, std::time::Duration::from_secs(90));
+            println!("{name}: agent after {booted:?}");
+            assert!(booted.is_ok(), "{name}: {booted:?}");
+            let live = DomainConfig::from_xml(&dom.xml_desc(0).expect("xml")).expect("parse");
+            let verdict = evaluate(&RuleInput {
+                persistent: &live,
+                live: Some(&live),
+                host: Some(&host),
+                state: DomainState::Running,
+                libvirt_version: u64::from(conn.lib_version().expect("version")),
+            });
+            assert!(verdict.disk_only.quiesce, "{name}: {verdict:?}");
+        }
+
         let t = std::time::Instant::now();
         let again = DemoHost::prepare(&conn).expect("second prepare");
         println!("second prepare: {:.2} s", t.elapsed().as_secs_f64());
@@ -133,7 +163,7 @@ fn demo_host_starts_its_vms_and_stops_them(state_home: &std::path::Path) {
     stop_all();
     println!("shutdown: {:.1} s", t.elapsed().as_secs_f64());
     let left = qemu_running_under(state_home);
-    for name in NAMES {
+    for name in NAMES.iter().chain(&GUEST_VMS) {
         if let Ok(dom) = conn.lookup_domain_by_name(name) {
             let _ = dom.undefine();
         }
@@ -153,7 +183,7 @@ fn test_driver_fallback_and_node_helper() {
         readonly: true,
     })
     .expect("shipped demo host opens");
-    for name in NAMES {
+    for name in NAMES.iter().chain(&GUEST_VMS) {
         assert!(
             conn.lookup_domain_by_name(name).is_ok(),
             "{name} in the test-driver host"

@@ -349,6 +349,9 @@ impl World<'_> {
                     "{what}: libvirt failed after a plan said yes: {why}"
                 ));
             }
+            Err(CreateError::QuiesceFailed(f)) => {
+                self.mismatch(format!("{what}: no quiesce was asked, yet: {}", f.text));
+            }
         }
         self.track_files();
     }

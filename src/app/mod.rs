@@ -1,6 +1,7 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
 pub mod confirm;
+pub mod guest_view;
 mod input;
 mod jobs;
 pub mod lifecycle;
@@ -72,6 +73,10 @@ pub enum Command {
     },
     /// Hand the terminal to an open console until the user detaches.
     AttachConsole(crate::libvirt::console::ConsoleHandle),
+    /// Ask the guest agent of a running domain (for the create-snapshot dialog).
+    InspectGuest {
+        domain: String,
+    },
 }
 
 /// The full-screen view under any overlay.
@@ -414,6 +419,11 @@ impl App {
                 snapshot_view::on_loaded(self, &domain, result.map(|b| *b))
             }
             Event::Notice(text) => self.status = Some(text),
+            Event::GuestInspected {
+                domain,
+                agent,
+                file_systems,
+            } => guest_view::on_inspected(self, &domain, agent, file_systems),
             Event::ConsoleOpened(handle) => return lifecycle::on_console_opened(self, handle),
             Event::ConsoleFailed { domain, error } => {
                 lifecycle::on_console_failed(self, domain, error)

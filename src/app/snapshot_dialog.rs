@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::guest_view::GuestView;
 use super::{App, Command, Overlay};
 use crate::libvirt::jobs::remedy::{EditDefinitionJob, StopSnapshotStartJob};
 use crate::libvirt::jobs::snapshot_create::{human_bytes, CreateJob};
@@ -84,6 +85,8 @@ pub struct SnapshotDialog {
     pub verdict: Verdict,
     /// The kind the admin confirmed after being told the risk of mixing kinds.
     pub confirmed: Option<SnapshotLocation>,
+    /// The guest agent's answer: whether it is there and what a quiesce would freeze.
+    pub guest: GuestView,
 }
 
 /// Opens the dialog for the selected domain (the list) or the shown one (snapshot view).
@@ -156,17 +159,10 @@ pub fn open(
     } else {
         Vec::new()
     };
-    let quiesce_lock = if verdict.disk_only.quiesce {
-        None
-    } else {
-        Some(
-            verdict
-                .disk_only
-                .quiesce_reason
-                .clone()
-                .unwrap_or_else(|| "needs a connected qemu-guest-agent".into()),
-        )
-    };
+    let quiesce_lock = quiesce_lock(&verdict);
+    // Only a running guest with an agent channel can answer; otherwise the Quiesce reason
+    // already says why not.
+    let ask_guest = state == DomainState::Running && config.guest_agent.is_some();
     let local = uri_is_local(&host.uri);
     let free_space = if local {
         target_dirs(&config)
@@ -208,9 +204,35 @@ pub fn open(
         layout,
         verdict,
         confirmed: None,
+        guest: if ask_guest {
+            GuestView::Checking
+        } else {
+            GuestView::NotAsked
+        },
     };
     app.overlay = Some(Overlay::CreateSnapshot(Box::new(dialog)));
-    load
+    let mut commands = load;
+    if ask_guest {
+        commands.push(Command::InspectGuest {
+            domain: domain.to_owned(),
+        });
+    }
+    commands
+}
+
+/// Why "Quiesce" cannot be toggled whatever the memory choice, or None.
+pub(crate) fn quiesce_lock(verdict: &Verdict) -> Option<String> {
+    if verdict.disk_only.quiesce {
+        None
+    } else {
+        Some(
+            verdict
+                .disk_only
+                .quiesce_reason
+                .clone()
+                .unwrap_or_else(|| "needs a connected qemu-guest-agent".into()),
+        )
+    }
 }
 
 /// `<vm>-YYYYMMDD-HHMMSS` in local time, valid whatever the domain's name

@@ -1,10 +1,13 @@
-//! `virtsnap snapshot create DOMAIN [NAME] [--memory] [--quiesce] [--description TEXT]
-//! [--json]`: the dialog's rules and strategy as a one-shot command. A refusal (memory state
-//! blocked, invalid name) exits 3 having called nothing that changes the VM.
+//! `virtsnap snapshot create DOMAIN [NAME] [--memory] [--quiesce [--crash-consistent-fallback]]
+//! [--description TEXT] [--json]`: the dialog's rules and strategy as a one-shot command. A
+//! refusal (memory state blocked, invalid name) exits 3 having called nothing that changes the
+//! VM; a guest that cannot freeze for --quiesce exits 1 with nothing made, unless the fallback
+//! takes a crash-consistent snapshot instead.
 
 use std::io::Write;
 
 use super::{print_out, CliError, Target};
+use crate::libvirt::jobs::quiesce;
 use crate::libvirt::jobs::snapshot_create::{self, CreateError, CreateJob};
 use crate::libvirt::open;
 use crate::model::snapshot::SnapshotLocation;
@@ -22,6 +25,10 @@ pub struct CreateArgs {
     /// Freeze the guest's file systems (disk-only, needs a connected guest agent)
     #[arg(long)]
     pub quiesce: bool,
+    /// With --quiesce: when the guest cannot freeze its file systems, take a crash-consistent
+    /// snapshot instead (its description says so)
+    #[arg(long, requires = "quiesce")]
+    pub crash_consistent_fallback: bool,
     /// Description stored with the snapshot
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
@@ -70,26 +77,44 @@ pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
         location: args.kind.map(SnapshotLocation::from),
     };
     // Steps and progress go to stderr (the JSON on stdout stays clean).
-    let created = super::progress::run_job(&conn, |ctx| snapshot_create::create(ctx, &job))
-        .map_err(|e| {
-            let (text, refused) = match e {
-                CreateError::Refused(text) => (text, true),
-                CreateError::Failed(text) => (text, false),
-            };
-            // The explanation keeps its lines (options are numbered); the error line says the
-            // outcome.
-            let text = if text.contains('\n') {
-                let _ = writeln!(std::io::stderr(), "{text}");
-                format!("no snapshot of {} was created", job.domain)
-            } else {
-                text
-            };
-            if refused {
-                CliError::Refused(text)
-            } else {
-                CliError::Runtime(text)
-            }
-        })?;
+    let result = super::progress::run_job(&conn, |ctx| match snapshot_create::create(ctx, &job) {
+        Err(CreateError::QuiesceFailed(f)) if args.crash_consistent_fallback => {
+            let _ = writeln!(std::io::stderr(), "{}", f.text);
+            let _ = writeln!(
+                std::io::stderr(),
+                "taking a crash-consistent snapshot instead"
+            );
+            snapshot_create::create(ctx, &quiesce::crash_consistent_job(&job, &f))
+        }
+        other => other,
+    });
+    let created = result.map_err(|e| {
+        let (text, refused) = match e {
+            CreateError::Refused(text) => (text, true),
+            CreateError::Failed(text) => (text, false),
+            CreateError::QuiesceFailed(f) => (
+                format!(
+                    "{} For a crash-consistent snapshot instead, run again without --quiesce, \
+                     or with --crash-consistent-fallback to have it marked as such.",
+                    f.text
+                ),
+                false,
+            ),
+        };
+        // The explanation keeps its lines (options are numbered); the error line says the
+        // outcome.
+        let text = if text.contains('\n') {
+            let _ = writeln!(std::io::stderr(), "{text}");
+            format!("no snapshot of {} was created", job.domain)
+        } else {
+            text
+        };
+        if refused {
+            CliError::Refused(text)
+        } else {
+            CliError::Runtime(text)
+        }
+    })?;
     if args.json {
         let mut text = serde_json::to_string_pretty(&created)?;
         text.push('\n');

@@ -13,6 +13,7 @@ use virt::connect::Connect;
 use virt::domain::Domain;
 
 use super::error::VirtError;
+use super::guest_image::{choose_accel, GuestImage};
 use super::vmdef::{create_disk, kvm_usable, DiskFormat, TinyCpu, TinyVm};
 use crate::model::domain::{DomainConfig, DomainState};
 use crate::model::host::HostCapabilities;
@@ -24,6 +25,11 @@ const TEST_DRIVER_HOST: &str = include_str!("../../assets/demo-host.xml");
 const FALLBACK_TSC_HZ: u64 = 2_500_000_000;
 
 const DISK_MIB: u32 = 16;
+
+/// The demo VMs that boot the tiny Linux guest (tests/setup/build-guest.sh): a real shell on
+/// `c`, a graceful `D`, quiesce with a connected agent, and memory worth saving. One keeps
+/// its data disk in qcow2 (internal snapshots), one in raw (external snapshots).
+pub const GUEST_VMS: [&str; 2] = ["linux-guest", "linux-raw-disk"];
 
 /// What [`DemoHost::prepare`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +44,9 @@ pub struct DemoReport {
     pub kvm: bool,
     /// Things the user should know, e.g. a TSC frequency that had to be guessed.
     pub notes: Vec<String>,
+    /// How the Linux guest VMs run ("Linux guest runs under TCG: ..."), or None when they were
+    /// left out (a note says why).
+    pub linux_guest: Option<String>,
 }
 
 impl DemoReport {
@@ -46,6 +55,9 @@ impl DemoReport {
         let mut lines = Vec::new();
         if !self.kvm {
             lines.push("KVM is not usable (/dev/kvm): the demo VMs run under TCG emulation".into());
+        }
+        if let Some(line) = &self.linux_guest {
+            lines.push(line.clone());
         }
         for (name, why) in &self.left_off {
             lines.push(format!("{name} left shut off: {why}"));
@@ -129,9 +141,12 @@ impl DemoHost {
             ));
             FALLBACK_TSC_HZ
         });
-        // QEMU start-up and teardown are mostly waiting (~2 s a VM here): one thread per VM.
+        // QEMU start-up and teardown are mostly waiting (~2 s a VM here): one thread per VM,
+        // and one that builds (or finds) the Linux guest and brings up the VMs that boot it.
         let plan = plan(&disks, tsc_hz);
-        let outcomes: Vec<(String, DemoReport, Result<bool, String>)> = std::thread::scope(|s| {
+        type Outcome = (String, DemoReport, Result<bool, String>);
+        let (mut outcomes, guests): (Vec<Outcome>, _) = std::thread::scope(|s| {
+            let guests = s.spawn(|| bring_up_guests(conn, &disks, kvm));
             let handles: Vec<_> = plan
                 .iter()
                 .map(|demo| {
@@ -142,7 +157,7 @@ impl DemoHost {
                     })
                 })
                 .collect();
-            handles
+            let outcomes = handles
                 .into_iter()
                 .zip(&plan)
                 .map(|(h, demo)| {
@@ -151,8 +166,23 @@ impl DemoHost {
                         (demo.vm.name.clone(), DemoReport::default(), Err(why))
                     })
                 })
-                .collect()
+                .collect();
+            let guests = guests.join().unwrap_or_else(|_| {
+                Err("setting them up panicked (a bug in virtsnap)".to_string())
+            });
+            (outcomes, guests)
         });
+        match guests {
+            Ok((line, guest_outcomes)) => {
+                tracing::info!("{line}");
+                report.linux_guest = Some(line);
+                outcomes.extend(guest_outcomes);
+            }
+            Err(why) => report.notes.push(format!(
+                "the Linux guest VMs ({}) are left out: {why}",
+                GUEST_VMS.join(", ")
+            )),
+        }
         for (name, part, result) in outcomes {
             report.defined.extend(part.defined);
             report.notes.extend(part.notes);
@@ -306,6 +336,106 @@ fn bring_up(
     Ok(true)
 }
 
+/// Builds (or finds in the cache) the Linux guest, picks its accelerator (a KVM probe boot the
+/// first time on a host, remembered after), and brings up [`GUEST_VMS`]. Ok: the accelerator
+/// line for the report and each VM's outcome; Err: why the guest VMs are left out.
+#[allow(clippy::type_complexity)]
+fn bring_up_guests(
+    conn: &Connect,
+    disks: &Path,
+    kvm: bool,
+) -> Result<(String, Vec<(String, DemoReport, Result<bool, String>)>), String> {
+    let built = GuestImage::build()?;
+    let image = demo_copy(&built, &disks.with_file_name("guest"))?;
+    let accel = choose_accel(conn, &image, disks, &built.dir);
+    let image = &image;
+    let accel_kind = accel.accel;
+    let outcomes = std::thread::scope(|s| {
+        let handles: Vec<_> = GUEST_VMS
+            .iter()
+            .zip([DiskFormat::Qcow2, DiskFormat::Raw])
+            .map(|(name, format)| {
+                s.spawn(move || {
+                    let mut part = DemoReport::default();
+                    let result = guest_disk(image, disks, name, format).and_then(|disk| {
+                        let mut vm = image.vm(name, &disk, accel_kind);
+                        vm.disks[0].format = format;
+                        let demo = DemoVm {
+                            vm,
+                            goal: Goal::Running,
+                        };
+                        bring_up(conn, &demo, kvm, &mut part)
+                    });
+                    (name.to_string(), part, result)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(GUEST_VMS)
+            .map(|(h, name)| {
+                h.join().unwrap_or_else(|_| {
+                    let why = "setting it up panicked (a bug in virtsnap)".to_string();
+                    (name.to_string(), DemoReport::default(), Err(why))
+                })
+            })
+            .collect()
+    });
+    Ok((accel.line(), outcomes))
+}
+
+/// The kernel and initramfs copied into the demo root, so the definitions never point into a
+/// cache that may be cleaned or rebuilt under another key, and QEMU reads them whoever it
+/// runs as. Copied again only when the build changed.
+fn demo_copy(built: &GuestImage, dir: &Path) -> Result<GuestImage, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let current = GuestImage::from_dir(dir).ok();
+    if current.is_none_or(|c| c.key != built.key) {
+        // The manifest last: a copy cut short is not mistaken for a complete one.
+        for f in ["vmlinuz", "initrd.gz", "data.qcow2", "manifest"] {
+            let tmp = dir.join(format!(".{f}.new"));
+            std::fs::copy(built.dir.join(f), &tmp)
+                .and_then(|_| std::fs::rename(&tmp, dir.join(f)))
+                .map_err(|e| format!("cannot copy the guest's {f}: {e}"))?;
+        }
+    }
+    GuestImage::from_dir(dir)
+}
+
+/// The guest VM's data disk, made from the template the first time (raw: converted).
+fn guest_disk(
+    image: &GuestImage,
+    disks: &Path,
+    name: &str,
+    format: DiskFormat,
+) -> Result<PathBuf, String> {
+    let path = disks.join(match format {
+        DiskFormat::Qcow2 => format!("{name}.qcow2"),
+        DiskFormat::Raw => format!("{name}.img"),
+    });
+    if path.exists() {
+        return Ok(path);
+    }
+    match format {
+        DiskFormat::Qcow2 => image.new_data_disk(&path).map_err(|e| e.to_string())?,
+        DiskFormat::Raw => {
+            let out = std::process::Command::new("qemu-img")
+                .args(["convert", "-q", "-f", "qcow2", "-O", "raw"])
+                .arg(image.data_template())
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("cannot run qemu-img: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "qemu-img convert failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+    }
+    Ok(path)
+}
+
 /// The existing definition was made for the accelerator this machine has now.
 fn definition_fits(dom: &Domain, vm: &TinyVm) -> bool {
     match dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE) {
@@ -389,8 +519,8 @@ mod tests {
                 "{want} missing from {names:?}"
             );
         }
-        // The test-driver host shows the same VMs.
-        for name in &names {
+        // The test-driver host shows the same VMs, the Linux guests too.
+        for name in names.iter().map(String::as_str).chain(GUEST_VMS) {
             assert!(
                 TEST_DRIVER_HOST.contains(&format!("<name>{name}</name>")),
                 "{name}"

@@ -7,6 +7,8 @@ pub mod demo;
 pub mod demo_session;
 pub mod error;
 pub mod events;
+pub mod guest;
+pub mod guest_image;
 pub mod inventory;
 pub mod jobs;
 pub mod snapshots;

@@ -16,6 +16,9 @@ use crate::model::domain::FeaturePolicy;
 /// The test driver's namespace for run states and preloaded snapshots in a node file.
 pub const TEST_DRIVER_NS: &str = "http://libvirt.org/schemas/domain/test/1.0";
 
+/// The virtio port name qemu-guest-agent listens on.
+pub const GUEST_AGENT_CHANNEL: &str = "org.qemu.guest_agent.0";
+
 /// The guest CPU, as the `<cpu>` element will configure it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TinyCpu {
@@ -58,6 +61,14 @@ impl DiskFormat {
     }
 }
 
+/// A Linux kernel and initramfs booted directly by QEMU, without a boot loader on a disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectBoot {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub cmdline: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TinyDisk {
     pub path: PathBuf,
@@ -81,6 +92,16 @@ pub struct TinyVm {
     pub serial_console: bool,
     /// `<bios useserial='yes'/>`: SeaBIOS writes its messages to the serial console.
     pub bios_on_serial: bool,
+    /// `<type machine=...>`, e.g. `q35` or `pc`; None leaves libvirt's default.
+    pub machine: Option<String>,
+    /// Boot a kernel directly; None sits in SeaBIOS with nothing to boot.
+    pub direct_boot: Option<DirectBoot>,
+    /// The `org.qemu.guest_agent.0` virtio channel qemu-guest-agent listens on.
+    pub guest_agent: bool,
+    /// `<pm><suspend-to-mem enabled='yes'/>`: the guest may suspend itself to RAM.
+    pub suspend_to_mem: bool,
+    /// `<log file=...>` on the serial port: everything the guest printed, for a test to show.
+    pub serial_log: Option<PathBuf>,
 }
 
 impl TinyVm {
@@ -97,6 +118,11 @@ impl TinyVm {
             domain_type: if kvm_usable() { "kvm" } else { "qemu" }.to_string(),
             serial_console: true,
             bios_on_serial: false,
+            machine: None,
+            direct_boot: None,
+            guest_agent: false,
+            suspend_to_mem: false,
+            serial_log: None,
         }
     }
 
@@ -188,12 +214,23 @@ impl TinyVm {
                     .write_text_content(BytesText::new(&self.memory_mib.to_string()))?;
                 text_element(w, "vcpu", &self.vcpus.to_string())?;
                 w.create_element("os").write_inner_content(|w| {
-                    w.create_element("type")
-                        .with_attribute(("arch", "x86_64"))
-                        .write_text_content(BytesText::new("hvm"))?;
-                    w.create_element("boot")
-                        .with_attribute(("dev", "hd"))
-                        .write_empty()?;
+                    let mut os_type = w.create_element("type").with_attribute(("arch", "x86_64"));
+                    if let Some(machine) = &self.machine {
+                        os_type = os_type.with_attribute(("machine", machine.as_str()));
+                    }
+                    os_type.write_text_content(BytesText::new("hvm"))?;
+                    match &self.direct_boot {
+                        Some(boot) => {
+                            text_element(w, "kernel", &boot.kernel.to_string_lossy())?;
+                            text_element(w, "initrd", &boot.initrd.to_string_lossy())?;
+                            text_element(w, "cmdline", &boot.cmdline)?;
+                        }
+                        None => {
+                            w.create_element("boot")
+                                .with_attribute(("dev", "hd"))
+                                .write_empty()?;
+                        }
+                    }
                     if self.bios_on_serial {
                         w.create_element("bios")
                             .with_attribute(("useserial", "yes"))
@@ -209,6 +246,14 @@ impl TinyVm {
                 self.write_clock(w)?;
                 text_element(w, "on_poweroff", "destroy")?;
                 text_element(w, "on_crash", "destroy")?;
+                if self.suspend_to_mem {
+                    w.create_element("pm").write_inner_content(|w| {
+                        w.create_element("suspend-to-mem")
+                            .with_attribute(("enabled", "yes"))
+                            .write_empty()?;
+                        Ok(())
+                    })?;
+                }
                 self.write_devices(w)?;
                 if let Some(state) = test_runstate {
                     text_element(w, "test:runstate", &state.to_string())?;
@@ -315,6 +360,11 @@ impl TinyVm {
                 w.create_element("serial")
                     .with_attribute(("type", "pty"))
                     .write_inner_content(|w| {
+                        if let Some(log) = &self.serial_log {
+                            w.create_element("log")
+                                .with_attribute(("file", log.to_string_lossy().as_ref()))
+                                .write_empty()?;
+                        }
                         w.create_element("target")
                             .with_attribute(("port", "0"))
                             .write_empty()?;
@@ -326,6 +376,18 @@ impl TinyVm {
                         w.create_element("target")
                             .with_attribute(("type", "serial"))
                             .with_attribute(("port", "0"))
+                            .write_empty()?;
+                        Ok(())
+                    })?;
+            }
+            if self.guest_agent {
+                // libvirt picks the socket path in its own channel directory.
+                w.create_element("channel")
+                    .with_attribute(("type", "unix"))
+                    .write_inner_content(|w| {
+                        w.create_element("target")
+                            .with_attribute(("type", "virtio"))
+                            .with_attribute(("name", GUEST_AGENT_CHANNEL))
                             .write_empty()?;
                         Ok(())
                     })?;
@@ -450,5 +512,32 @@ mod tests {
         let test = TinyVm::new("t", TinyCpu::HostModel).to_test_driver_xml(3);
         assert!(test.contains("<domain type=\"test\">"), "{test}");
         assert!(test.contains("<test:runstate>3</test:runstate>"), "{test}");
+    }
+
+    #[test]
+    fn linux_guest_boots_its_kernel_and_has_the_agent_channel() {
+        let mut vm = TinyVm::new("g&1", TinyCpu::Default).disk("/d/g.qcow2", DiskFormat::Qcow2);
+        vm.machine = Some("q35".into());
+        vm.direct_boot = Some(DirectBoot {
+            kernel: "/c/vmlinuz".into(),
+            initrd: "/c/initrd.gz".into(),
+            cmdline: "console=ttyS0 a=<b>".into(),
+        });
+        vm.guest_agent = true;
+        vm.suspend_to_mem = true;
+        vm.serial_log = Some("/d/g&1.log".into());
+        let xml = vm.to_xml();
+        for want in [
+            "<type arch=\"x86_64\" machine=\"q35\">hvm</type>",
+            "<kernel>/c/vmlinuz</kernel>",
+            "<initrd>/c/initrd.gz</initrd>",
+            "<cmdline>console=ttyS0 a=&lt;b&gt;</cmdline>",
+            "<suspend-to-mem enabled=\"yes\"/>",
+            "<target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/>",
+            "<log file=\"/d/g&amp;1.log\"/>",
+        ] {
+            assert!(xml.contains(want), "{want} missing:\n{xml}");
+        }
+        assert!(!xml.contains("<boot dev"), "{xml}");
     }
 }

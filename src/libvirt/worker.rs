@@ -43,6 +43,8 @@ pub enum Request {
     LoadSnapshots { domain: String },
     /// Open a domain's serial console (`force` takes it over from another client).
     OpenConsole { domain: String, force: bool },
+    /// Ask a running domain's guest agent whether it answers and what it would freeze.
+    InspectGuest { domain: String },
     /// Stop: the demo's VMs are destroyed first.
     Stop,
 }
@@ -85,6 +87,13 @@ pub enum Event {
     Snapshots {
         domain: String,
         result: Result<Box<super::snapshots::DomainSnapshots>, String>,
+    },
+    /// What the guest agent answered, for the create-snapshot dialog.
+    GuestInspected {
+        domain: String,
+        agent: crate::model::guest::AgentState,
+        /// What a quiesce would freeze; Err when the agent could not say.
+        file_systems: Result<Vec<crate::model::guest::GuestFileSystem>, String>,
     },
     Stopped,
 }
@@ -213,6 +222,16 @@ fn run(
                     running.insert(id, tx);
                 }
                 Ok(Request::Control { id, control }) => control_job(&mut running, id, control),
+                // A ping may wait for its timeout: never on the worker's own thread.
+                Ok(Request::InspectGuest { domain }) => {
+                    let (conn, emit) = (conn.clone(), emit_shared.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name("inspect-guest".into())
+                        .spawn(move || emit(super::guest::inspect(&conn, &domain)));
+                    if let Err(e) = spawned {
+                        tracing::error!("cannot start a thread to ask the guest agent: {e}");
+                    }
+                }
                 Ok(Request::OpenConsole { domain, force }) => {
                     emit(match super::console::open(&conn, &domain, force) {
                         Ok(handle) => Event::ConsoleOpened(handle),

@@ -1,6 +1,7 @@
 //! Plain data parsed from libvirt XML, and the rules computed from it. No I/O here.
 pub mod domain;
 pub mod eligibility;
+pub mod guest;
 pub mod host;
 pub mod inventory;
 pub mod qcow2;

@@ -86,5 +86,6 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 
 #[cfg(test)]
 mod lifecycle_tests;
+// pub(crate): the app's tests build the same host.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

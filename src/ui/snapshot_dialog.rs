@@ -93,6 +93,12 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
             theme.dim(),
         ));
     }
+    if let Some(guest) = d.guest.line() {
+        bottom.push(Line::styled(
+            truncate(&format!("    {guest}"), width),
+            theme.dim(),
+        ));
+    }
     for (text, warn) in d.summary() {
         let style = if warn { theme.warn() } else { Style::new() };
         for l in wrap(&text, width) {
@@ -365,10 +371,10 @@ mod tests {
         );
         // The dialog asks for the domain's storage facts; the worker's answer arrives.
         assert_eq!(
-            cmds,
-            vec![crate::app::Command::LoadSnapshots {
+            cmds.first(),
+            Some(&crate::app::Command::LoadSnapshots {
                 domain: name.clone()
-            }]
+            })
         );
         app.update(Msg::Worker(Event::Snapshots {
             domain: name.clone(),
@@ -429,6 +435,22 @@ mod tests {
             Some(Overlay::CreateSnapshot(d)) => d,
             other => panic!("no dialog: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_guest_agent_and_what_a_quiesce_freezes() {
+        let mut app = app_with(row("g1", "no-cpu", DomainState::Running), 50 * GIB, 80, 24);
+        assert!(render(&app, true).contains("guest agent: checking..."));
+        app.update(Msg::Worker(Event::GuestInspected {
+            domain: "g1".into(),
+            agent: crate::model::guest::AgentState::Connected,
+            file_systems: Ok(vec![crate::model::guest::GuestFileSystem {
+                mountpoint: "/data".into(),
+                fs_type: "ext4".into(),
+                devices: vec!["/dev/vda".into()],
+            }]),
+        }));
+        insta::assert_snapshot!("guest_agent_connected_80x24", render(&app, true));
     }
 
     #[test]

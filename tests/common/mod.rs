@@ -7,6 +7,8 @@
 //! VM and deletes its files on drop, so no QEMU outlives the test.
 #![allow(dead_code)]
 
+pub mod guest;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,6 +24,7 @@ use virtsnap::libvirt::ConnectOptions;
 const ROOT_PREFIX: &str = "virtsnap-test-";
 
 static EMBED: OnceLock<Result<Connect, String>> = OnceLock::new();
+static KVM: OnceLock<bool> = OnceLock::new();
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// This process's embedded root.
@@ -32,6 +35,16 @@ pub fn embed_root() -> PathBuf {
 /// The embedded QEMU connection, or None (with a loud "SKIPPED:" line) when /dev/kvm, QEMU or
 /// libvirt's QEMU driver module is missing. Any other failure to open is a test failure.
 pub fn embed_conn() -> Option<&'static Connect> {
+    if !*KVM.get_or_init(vmdef::kvm_usable) {
+        println!("SKIPPED: /dev/kvm is missing or not usable read-write");
+        return None;
+    }
+    embed_conn_any_accel()
+}
+
+/// The embedded QEMU connection whether or not KVM is usable: for guests that run under TCG
+/// when KVM cannot run them (see `guest`).
+pub fn embed_conn_any_accel() -> Option<&'static Connect> {
     let result = EMBED.get_or_init(open_embed);
     match result {
         Ok(conn) => Some(conn),
@@ -43,9 +56,6 @@ pub fn embed_conn() -> Option<&'static Connect> {
 }
 
 fn open_embed() -> Result<Connect, String> {
-    if !vmdef::kvm_usable() {
-        return Err("/dev/kvm is missing or not usable read-write".into());
-    }
     if !vmdef::qemu_available() {
         return Err("qemu-system-x86_64 is not installed".into());
     }

@@ -204,7 +204,14 @@ pub fn run(ctx: &JobContext, name: &str, action: LifecycleAction) -> Result<Stri
         LifecycleAction::Resume if current_state(&domain) == Some(DomainState::Pmsuspended) => {
             ctx.step(format!("waking {name} from its suspend to RAM"));
             call("waking", domain.pm_wakeup(0))?;
-            Ok(format!("{name} woken from its suspend to RAM"))
+            let machine = domain
+                .xml_desc(0)
+                .ok()
+                .and_then(|xml| crate::model::guest::machine_type(&xml));
+            Ok(match crate::model::guest::wake_note(machine.as_deref()) {
+                Some(note) => format!("{name} woken from its suspend to RAM; {note}"),
+                None => format!("{name} woken from its suspend to RAM"),
+            })
         }
         LifecycleAction::Resume => {
             ctx.step(format!("resuming {name}"));

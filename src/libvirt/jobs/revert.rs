@@ -166,8 +166,10 @@ pub fn run_planned(ctx: &JobContext, job: &RevertJob) -> Result<String, RevertEr
         )));
     }
     let now = state_words(&dom);
+    // Memory state brings back the snapshot's clock: set it from the host's (or say it is stale).
+    let clock_note = crate::libvirt::guest::sync_clock_after_revert(&dom, &snap);
     let mut text = format!(
-        "reverted {} to '{}', now {now}{safety_note}",
+        "reverted {} to '{}', now {now}{safety_note}{clock_note}",
         job.domain, job.snapshot
     );
     if !plan.orphaned.is_empty() {

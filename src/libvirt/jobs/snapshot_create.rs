@@ -48,12 +48,16 @@ pub enum CreateError {
     Refused(String),
     /// libvirt failed; the text says what was done and what was cleaned up.
     Failed(String),
+    /// A quiesced snapshot failed because the guest could not freeze its file systems;
+    /// nothing was made and a crash-consistent snapshot may be offered instead.
+    QuiesceFailed(super::quiesce::QuiesceFailure),
 }
 
 impl CreateError {
     pub fn text(&self) -> &str {
         match self {
             Self::Refused(t) | Self::Failed(t) => t,
+            Self::QuiesceFailed(f) => &f.text,
         }
     }
 }
@@ -196,6 +200,19 @@ pub fn execute(ctx: &JobContext, p: &Prepared, domain_name: &str) -> Result<Crea
         }),
         Err(message) => {
             let cleaned = remove_strays(&p.domain, &files, &existed);
+            if plan.flags & sys::VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE != 0
+                && super::quiesce::is_freeze_failure(&message)
+            {
+                return Err(CreateError::QuiesceFailed(
+                    super::quiesce::after_failed_freeze(
+                        &p.domain,
+                        domain_name,
+                        name,
+                        &message,
+                        &cleaned,
+                    ),
+                ));
+            }
             let lost = lost_vm(&p.domain, p.layout.active(), &message);
             let mut text = match lost {
                 Some(how) => lost_vm_text(p, domain_name, how, &message),
@@ -520,13 +537,15 @@ pub fn human_bytes(n: u64) -> String {
 /// Creates a snapshot; Ok is the confirmation line.
 pub fn create(ctx: &JobContext, job: &CreateJob) -> Result<Created, CreateError> {
     ctx.step(format!("checking {}", job.domain));
-    let prepared = prepare(ctx.conn, job)?;
+    // libvirt keeps no trace of QUIESCE in the snapshot: the description carries it.
+    let prepared = prepare(ctx.conn, &super::quiesce::mark_quiesced(job))?;
     execute(ctx, &prepared, &job.domain)
 }
 
 pub fn run(ctx: &JobContext, job: &CreateJob) -> Result<String, String> {
     match create(ctx, job) {
         Ok(c) => Ok(confirmation(&c)),
+        Err(CreateError::QuiesceFailed(f)) => super::quiesce::offer_crash_consistent(ctx, job, &f),
         Err(e) => Err(e.text().to_owned()),
     }
 }
