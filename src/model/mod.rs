@@ -5,6 +5,7 @@ pub mod host;
 pub mod inventory;
 pub mod qcow2;
 pub mod remedy;
+pub mod retention;
 pub mod snapshot;
 pub mod storage;
 mod xml;
