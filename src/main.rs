@@ -88,7 +88,13 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum SnapshotCmd {
-    /// Create a snapshot with the dialog's rules: disk-only unless --memory
+    /// Create a snapshot with the dialog's rules: disk-only unless --memory. With --domain,
+    /// --match or --all, of many VMs (exit 0 all done, 1 any failed, 3 some refused)
+    #[command(
+        override_usage = "virtsnap snapshot create DOMAIN [NAME] [OPTIONS]\n       \
+                          virtsnap snapshot create [DOMAIN] (--domain DOMAIN... | --match GLOB... | --all) \
+                          [--name NAME | --prefix PREFIX] [OPTIONS]"
+    )]
     Create(cli::snapshot::CreateArgs),
     /// List DOMAIN's snapshots, parents before children (`*` marks the current one)
     List {
@@ -100,7 +106,12 @@ enum SnapshotCmd {
     },
     /// Revert DOMAIN to snapshot NAME, taking a safety snapshot of the current state first
     Revert(cli::snapshot_revert::RevertArgs),
-    /// Delete snapshot NAME of DOMAIN (by default only it: children stay, data is merged)
+    /// Delete snapshot NAME of DOMAIN (by default only it: children stay, data is merged). With
+    /// --domain, --match or --all, from many VMs (exit 0 all done, 1 any failed, 3 some refused)
+    #[command(
+        override_usage = "virtsnap snapshot delete DOMAIN NAME [OPTIONS]\n       \
+                          virtsnap snapshot delete NAME (--domain DOMAIN... | --match GLOB... | --all) [OPTIONS]"
+    )]
     Delete(cli::snapshot_delete::DeleteArgs),
 }
 

@@ -1,0 +1,1 @@
+//! `virtsnap snapshot prune`: placeholder filled by the next commit.
