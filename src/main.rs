@@ -113,6 +113,14 @@ enum SnapshotCmd {
                           virtsnap snapshot delete NAME (--domain DOMAIN... | --match GLOB... | --all) [OPTIONS]"
     )]
     Delete(cli::snapshot_delete::DeleteArgs),
+    /// Remove scheduled snapshots (names starting with --prefix) that no --keep-* rule keeps,
+    /// oldest first, each planned like `snapshot delete`
+    #[command(
+        override_usage = "virtsnap snapshot prune (DOMAIN... | --domain DOMAIN... | --match GLOB... | --all) \
+                          --prefix PREFIX [--keep-last N] [--keep-hourly N] [--keep-daily N] \
+                          [--keep-weekly N] [--keep-monthly N] [--dry-run] [--json]"
+    )]
+    Prune(cli::snapshot_prune::PruneArgs),
 }
 
 fn main() -> ExitCode {
@@ -172,6 +180,7 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
             SnapshotCmd::List { domain, json } => cli::snapshot_list::run(&target, &domain, json),
             SnapshotCmd::Revert(args) => cli::snapshot_revert::run(&target, args),
             SnapshotCmd::Delete(args) => cli::snapshot_delete::run(&target, &args),
+            SnapshotCmd::Prune(args) => cli::snapshot_prune::run(&target, &args),
         },
     };
     match result {
@@ -206,4 +215,15 @@ fn init_logging(level: &str) -> Option<tracing_appender::non_blocking::WorkerGua
 
 fn state_dir() -> PathBuf {
     virtsnap::libvirt::connection::state_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap checks names and groups only when a command is parsed; this checks them all.
+        super::Args::command().debug_assert();
+    }
 }
