@@ -56,6 +56,9 @@ enum Cmd {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// Mark snapshots older than DAYS (OLDEST shows `!`)
+        #[arg(long, value_name = "DAYS", default_value_t = virtsnap::model::space::STALE_AFTER_DAYS)]
+        stale_after: u32,
     },
     /// Can DOMAIN's memory state be captured? If not, why, and what to do
     Check {
@@ -166,7 +169,7 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
 
 fn run_command(cmd: Cmd, target: Target) -> ExitCode {
     let result: Result<(), CliError> = match cmd {
-        Cmd::List { json } => cli::list::run(&target, json),
+        Cmd::List { json, stale_after } => cli::list::run(&target, json, stale_after),
         Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
         Cmd::Shutdown(a) => cli::lifecycle::shutdown(&target, &a),

@@ -10,6 +10,7 @@ pub mod events;
 pub mod inventory;
 pub mod jobs;
 pub mod snapshots;
+pub mod space;
 pub mod storage;
 pub mod vmdef;
 pub mod worker;

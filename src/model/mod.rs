@@ -9,6 +9,7 @@ pub mod remedy;
 pub mod retention;
 pub mod selection;
 pub mod snapshot;
+pub mod space;
 pub mod storage;
 mod xml;
 
