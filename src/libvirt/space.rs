@@ -74,7 +74,8 @@ pub fn read_vm_space(
     stale_after_days: u32,
     deep_after: usize,
 ) -> Result<VmSpace, VirtError> {
-    let (layout, spaces) = read_snapshot_space(conn, domain)?;
+    let layout = storage::read_layout_no_listing(conn, domain)?;
+    let spaces = snapshot_space(&layout, &measure(conn, &layout));
     Ok(vm_space(
         &layout,
         &spaces,
