@@ -56,6 +56,9 @@ enum Cmd {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// Mark snapshots older than DAYS (OLDEST shows `!`)
+        #[arg(long, value_name = "DAYS", default_value_t = virtsnap::model::space::STALE_AFTER_DAYS)]
+        stale_after: u32,
     },
     /// Can DOMAIN's memory state be captured? If not, why, and what to do
     Check {
@@ -88,7 +91,13 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum SnapshotCmd {
-    /// Create a snapshot with the dialog's rules: disk-only unless --memory
+    /// Create a snapshot with the dialog's rules: disk-only unless --memory. With --domain,
+    /// --match or --all, of many VMs (exit 0 all done, 1 any failed, 3 some refused)
+    #[command(
+        override_usage = "virtsnap snapshot create DOMAIN [NAME] [OPTIONS]\n       \
+                          virtsnap snapshot create [DOMAIN] (--domain DOMAIN... | --match GLOB... | --all) \
+                          [--name NAME | --prefix PREFIX] [OPTIONS]"
+    )]
     Create(cli::snapshot::CreateArgs),
     /// List DOMAIN's snapshots, parents before children (`*` marks the current one)
     List {
@@ -100,8 +109,21 @@ enum SnapshotCmd {
     },
     /// Revert DOMAIN to snapshot NAME, taking a safety snapshot of the current state first
     Revert(cli::snapshot_revert::RevertArgs),
-    /// Delete snapshot NAME of DOMAIN (by default only it: children stay, data is merged)
+    /// Delete snapshot NAME of DOMAIN (by default only it: children stay, data is merged). With
+    /// --domain, --match or --all, from many VMs (exit 0 all done, 1 any failed, 3 some refused)
+    #[command(
+        override_usage = "virtsnap snapshot delete DOMAIN NAME [OPTIONS]\n       \
+                          virtsnap snapshot delete NAME (--domain DOMAIN... | --match GLOB... | --all) [OPTIONS]"
+    )]
     Delete(cli::snapshot_delete::DeleteArgs),
+    /// Remove scheduled snapshots (names starting with --prefix) that no --keep-* rule keeps,
+    /// oldest first, each planned like `snapshot delete`
+    #[command(
+        override_usage = "virtsnap snapshot prune (DOMAIN... | --domain DOMAIN... | --match GLOB... | --all) \
+                          --prefix PREFIX [--keep-last N] [--keep-hourly N] [--keep-daily N] \
+                          [--keep-weekly N] [--keep-monthly N] [--dry-run] [--json]"
+    )]
+    Prune(cli::snapshot_prune::PruneArgs),
 }
 
 fn main() -> ExitCode {
@@ -147,7 +169,7 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
 
 fn run_command(cmd: Cmd, target: Target) -> ExitCode {
     let result: Result<(), CliError> = match cmd {
-        Cmd::List { json } => cli::list::run(&target, json),
+        Cmd::List { json, stale_after } => cli::list::run(&target, json, stale_after),
         Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
         Cmd::Shutdown(a) => cli::lifecycle::shutdown(&target, &a),
@@ -161,6 +183,7 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
             SnapshotCmd::List { domain, json } => cli::snapshot_list::run(&target, &domain, json),
             SnapshotCmd::Revert(args) => cli::snapshot_revert::run(&target, args),
             SnapshotCmd::Delete(args) => cli::snapshot_delete::run(&target, &args),
+            SnapshotCmd::Prune(args) => cli::snapshot_prune::run(&target, &args),
         },
     };
     match result {
@@ -195,4 +218,15 @@ fn init_logging(level: &str) -> Option<tracing_appender::non_blocking::WorkerGua
 
 fn state_dir() -> PathBuf {
     virtsnap::libvirt::connection::state_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap checks names and groups only when a command is parsed; this checks them all.
+        super::Args::command().debug_assert();
+    }
 }

@@ -118,8 +118,12 @@ fn refused_freeze_leaves_nothing_and_offers_a_crash_consistent_snapshot() {
         },
     };
     let args = |fallback: bool| CreateArgs {
-        domain: g.name().to_string(),
+        domain: Some(g.name().to_string()),
         name: Some("q-cli".into()),
+        name_flag: None,
+        prefix: None,
+        select: Default::default(),
+        dry_run: false,
         memory: false,
         quiesce: true,
         crash_consistent_fallback: fallback,

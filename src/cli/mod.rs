@@ -6,9 +6,12 @@ pub mod console;
 pub mod lifecycle;
 pub mod list;
 pub mod progress;
+pub mod selection;
 pub mod snapshot;
+pub mod snapshot_bulk;
 pub mod snapshot_delete;
 pub mod snapshot_list;
+pub mod snapshot_prune;
 pub mod snapshot_revert;
 
 use crate::libvirt::{ConnectOptions, VirtError};
@@ -21,6 +24,9 @@ pub enum CliError {
     /// virtsnap's own validation or policy said no, before anything changed: exit code 3.
     #[error("{0}")]
     Refused(String),
+    /// The arguments do not say what to do (as clap's own usage errors): exit code 2.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl CliError {
@@ -28,6 +34,7 @@ impl CliError {
         match self {
             Self::Runtime(_) => 1,
             Self::Refused(_) => 3,
+            Self::Usage(_) => 2,
         }
     }
 }

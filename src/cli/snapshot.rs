@@ -3,6 +3,9 @@
 //! refusal (memory state blocked, invalid name) exits 3 having called nothing that changes the
 //! VM; a guest that cannot freeze for --quiesce exits 1 with nothing made, unless the fallback
 //! takes a crash-consistent snapshot instead.
+//!
+//! With `--domain`, `--match` or `--all` it snapshots many VMs (`cli::snapshot_bulk`): each
+//! gets what it can have of what was asked, and says why.
 
 use std::io::Write;
 
@@ -15,20 +18,35 @@ use crate::model::snapshot::SnapshotLocation;
 /// `snapshot create`'s arguments, parsed by clap straight into this struct.
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {
-    /// Domain name
-    pub domain: String,
+    /// Domain name (more with --domain, --match, --all)
+    #[arg(required_unless_present_any = ["domains", "globs", "all"])]
+    pub domain: Option<String>,
     /// Snapshot name (default: DOMAIN-YYYYMMDD-HHMMSS)
     pub name: Option<String>,
-    /// Include memory state (refused with the reason when the VM cannot save it)
+    /// Snapshot name, for every VM chosen (the same as NAME)
+    #[arg(long = "name", value_name = "NAME", conflicts_with = "name")]
+    pub name_flag: Option<String>,
+    /// Name the snapshot PREFIX-YYYYMMDD-HHMMSSZ (UTC, so names sort and never repeat when
+    /// DST ends): the names `snapshot prune --prefix PREFIX` works on
+    #[arg(long, value_name = "PREFIX", conflicts_with_all = ["name", "name_flag"])]
+    pub prefix: Option<String>,
+    #[command(flatten)]
+    pub select: super::selection::SelectArgs,
+    /// Include memory state (one VM: refused with the reason when it cannot save it; many
+    /// VMs: where it can, the others get a disk-only snapshot and the reason)
     #[arg(long)]
     pub memory: bool,
-    /// Freeze the guest's file systems (disk-only, needs a connected guest agent)
+    /// Freeze the guest's file systems (disk-only, needs a connected guest agent; many VMs:
+    /// where an agent answers)
     #[arg(long)]
     pub quiesce: bool,
     /// With --quiesce: when the guest cannot freeze its file systems, take a crash-consistent
     /// snapshot instead (its description says so)
     #[arg(long, requires = "quiesce")]
     pub crash_consistent_fallback: bool,
+    /// Many VMs: print what each would get and create nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Description stored with the snapshot
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
@@ -57,7 +75,32 @@ impl From<Kind> for SnapshotLocation {
     }
 }
 
+impl CreateArgs {
+    /// The name asked for: NAME or --name, else PREFIX and the time (`now`, Unix seconds);
+    /// None for the default per-domain name.
+    pub fn chosen_name(&self, now: i64) -> Result<Option<String>, CliError> {
+        if let Some(p) = &self.prefix {
+            crate::model::retention::check_prefix(p).map_err(CliError::Refused)?;
+            return Ok(Some(crate::model::retention::scheduled_name(p, now)));
+        }
+        Ok(self.name.clone().or_else(|| self.name_flag.clone()))
+    }
+}
+
 pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
+    if args.select.is_bulk() {
+        return super::snapshot_bulk::create(target, &args);
+    }
+    if args.dry_run {
+        return Err(CliError::Usage(
+            "--dry-run is for many VMs (--domain, --match, --all); for one VM use `virtsnap \
+             check DOMAIN`"
+                .into(),
+        ));
+    }
+    let Some(domain) = args.domain.clone() else {
+        return Err(CliError::Usage("name a DOMAIN".into()));
+    };
     let conn = open(&target.connect)?;
     if target.connect.readonly {
         return Err(CliError::Refused(
@@ -65,11 +108,10 @@ pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
         ));
     }
     let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| default_name(&args.domain));
+        .chosen_name(crate::libvirt::storage::unix_now())?
+        .unwrap_or_else(|| default_name(&domain));
     let job = CreateJob {
-        domain: args.domain.clone(),
+        domain: domain.clone(),
         name,
         description: args.description.clone(),
         memory: args.memory,
@@ -129,7 +171,7 @@ pub fn create(target: &Target, args: CreateArgs) -> Result<(), CliError> {
 }
 
 /// `<vm>-YYYYMMDD-HHMMSS`, local time when the zone is known (UTC otherwise).
-fn default_name(domain: &str) -> String {
+pub fn default_name(domain: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -1,6 +1,11 @@
 //! `virtsnap snapshot delete DOMAIN NAME [--children|--children-only|--metadata-only]
 //! [--dry-run] [--json]`: the plan is printed first; what libvirt would refuse, or what
 //! would lose data that is still needed, is refused up front (exit 3) with the reason.
+//!
+//! `virtsnap snapshot delete NAME (--domain DOMAIN...|--match GLOB|--all)` deletes NAME from
+//! many VMs (`cli::snapshot_bulk`). The selection is given by flags so that the positional
+//! arguments never change meaning: two are always DOMAIN NAME, one (with a selection flag)
+//! is NAME.
 
 use serde::Serialize;
 
@@ -14,10 +19,14 @@ use crate::model::storage::{DeleteMode, DeletePlan};
 /// `snapshot delete`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct DeleteArgs {
-    /// Domain name
-    pub domain: String,
-    /// Snapshot name
-    pub name: String,
+    /// DOMAIN NAME; or NAME alone with --domain, --match or --all
+    #[arg(value_name = "DOMAIN|NAME")]
+    pub first: String,
+    /// Snapshot name (after DOMAIN)
+    #[arg(value_name = "NAME")]
+    pub second: Option<String>,
+    #[command(flatten)]
+    pub select: super::selection::SelectArgs,
     /// Delete its children too
     #[arg(long, conflicts_with_all = ["children_only", "metadata_only"])]
     pub children: bool,
@@ -36,6 +45,31 @@ pub struct DeleteArgs {
 }
 
 impl DeleteArgs {
+    /// (domain, name) of the one-VM form.
+    fn single(&self) -> Result<(String, String), CliError> {
+        match &self.second {
+            Some(name) => Ok((self.first.clone(), name.clone())),
+            None => Err(CliError::Usage(format!(
+                "which snapshot? `snapshot delete {0} NAME`, or to delete '{0}' from many VMs \
+                 add --domain DOMAIN, --match GLOB or --all",
+                self.first
+            ))),
+        }
+    }
+
+    /// (positional domains, name) of the many-VM form.
+    pub fn bulk_target(&self) -> Result<(Vec<String>, String), CliError> {
+        let s = &self.select;
+        match &self.second {
+            Some(_) if s.all || !s.globs.is_empty() => Err(CliError::Usage(
+                "with --all or --match give only the snapshot NAME (two arguments are DOMAIN NAME)"
+                    .into(),
+            )),
+            Some(name) => Ok((vec![self.first.clone()], name.clone())),
+            None => Ok((Vec::new(), self.first.clone())),
+        }
+    }
+
     pub fn mode(&self) -> DeleteMode {
         if self.children {
             DeleteMode::WithChildren
@@ -56,6 +90,10 @@ struct Report<'a> {
 }
 
 pub fn run(target: &Target, args: &DeleteArgs) -> Result<(), CliError> {
+    if args.select.is_bulk() {
+        return super::snapshot_bulk::delete(target, args);
+    }
+    let (domain, name) = args.single()?;
     if target.connect.readonly && !args.dry_run {
         return Err(CliError::Refused(
             "read-only connection: snapshots cannot be deleted".into(),
@@ -63,8 +101,8 @@ pub fn run(target: &Target, args: &DeleteArgs) -> Result<(), CliError> {
     }
     let conn = open(&target.connect)?;
     let job = DeleteJob {
-        domain: args.domain.clone(),
-        snapshot: args.name.clone(),
+        domain,
+        snapshot: name,
         mode: args.mode(),
     };
     let (_, plan) = delete::plan(&conn, &job).map_err(CliError::Runtime)?;

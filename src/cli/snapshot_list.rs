@@ -1,10 +1,16 @@
 //! `virtsnap snapshot list DOMAIN [--json]`: the tree in topological order (parents before
-//! children), as text or as a JSON array.
+//! children), as text or as a JSON array, with the space each snapshot holds
+//! (`model::space`: `size_bytes`, null when unknown, and `size_known`, how the figure was
+//! obtained or why it is unknown).
+
+use serde::Serialize;
 
 use super::{print_out, CliError, Target};
 use crate::app::snapshot_view::{age, local_time};
-use crate::libvirt::{open, snapshots};
-use crate::model::snapshot::SnapshotTree;
+use crate::libvirt::{open, snapshots, space, storage};
+use crate::model::snapshot::{SnapshotListEntry, SnapshotTree};
+use crate::model::space::{short_bytes, snapshot_space, SnapshotSpace, SpacePart};
+use crate::model::storage::Layout;
 use crate::ui::snapshot_tree::tree_prefix;
 
 /// Reads a domain's snapshots into the tree the TUI shows.
@@ -17,22 +23,80 @@ pub fn read_tree(target: &Target, domain: &str) -> Result<SnapshotTree, CliError
     Ok(SnapshotTree::new(data.snapshots, data.current))
 }
 
+/// One element of `snapshot list --json`: the snapshot, its place in the tree, its space.
+#[derive(Serialize)]
+struct ListedSnapshot<'a> {
+    #[serde(flatten)]
+    entry: SnapshotListEntry<'a>,
+    /// Bytes the snapshot holds on disk; null when unknown.
+    size_bytes: Option<u64>,
+    /// How `size_bytes` was obtained, or why it is unknown.
+    size_known: String,
+    size_parts: &'a [SpacePart],
+}
+
+/// The tree and each snapshot's space, read in one go.
+fn read_with_space(
+    target: &Target,
+    domain: &str,
+) -> Result<(SnapshotTree, Vec<SnapshotSpace>), CliError> {
+    let conn = open(&target.connect)?;
+    let data = storage::load_view(&conn, domain)?;
+    for (name, why) in &data.unreadable {
+        eprintln!("virtsnap: snapshot '{name}' left out: {why}");
+    }
+    let spaces = match &data.storage {
+        Some(facts) => {
+            let layout = Layout::new(facts);
+            snapshot_space(&layout, &space::measure(&conn, &layout))
+        }
+        None => Vec::new(),
+    };
+    Ok((SnapshotTree::new(data.snapshots, data.current), spaces))
+}
+
 pub fn run(target: &Target, domain: &str, json: bool) -> Result<(), CliError> {
-    let tree = read_tree(target, domain)?;
+    let (tree, spaces) = read_with_space(target, domain)?;
     if json {
-        let mut text = serde_json::to_string_pretty(&tree.list_entries())?;
+        let unknown = "not measured".to_string();
+        let listed: Vec<ListedSnapshot> = tree
+            .list_entries()
+            .into_iter()
+            .map(|entry| {
+                let sp = spaces.iter().find(|s| s.name == entry.info.name);
+                ListedSnapshot {
+                    size_bytes: sp.and_then(|s| s.size_bytes),
+                    size_known: sp.map_or_else(|| unknown.clone(), |s| s.size_known.clone()),
+                    size_parts: sp.map_or(&[], |s| s.parts.as_slice()),
+                    entry,
+                }
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&listed)?;
         text.push('\n');
         return print_out(&text);
     }
-    print_out(&text_table(&tree, unix_now()))
+    print_out(&text_table(&tree, &spaces, unix_now()))
+}
+
+/// The SIZE cell: bytes, "70M+" when only part is known (a lower bound), "?" when unknown.
+fn size_cell(space: Option<&SnapshotSpace>) -> String {
+    match space {
+        Some(SnapshotSpace {
+            size_bytes: Some(b),
+            ..
+        }) => short_bytes(*b),
+        Some(s) if s.known_bytes > 0 => format!("{}+", short_bytes(s.known_bytes)),
+        _ => "?".into(),
+    }
 }
 
 /// One line per snapshot, `*` marking the current one, children indented under parents.
-pub fn text_table(tree: &SnapshotTree, now: u64) -> String {
+pub fn text_table(tree: &SnapshotTree, spaces: &[SnapshotSpace], now: u64) -> String {
     if tree.is_empty() {
         return "no snapshots\n".into();
     }
-    let rows: Vec<[String; 6]> = tree
+    let rows: Vec<[String; 7]> = tree
         .rows()
         .iter()
         .map(|r| {
@@ -43,6 +107,7 @@ pub fn text_table(tree: &SnapshotTree, now: u64) -> String {
                 s.state.label().to_string(),
                 if s.memory { "yes" } else { "no" }.to_string(),
                 s.location.as_str().to_string(),
+                size_cell(spaces.iter().find(|sp| sp.name == s.name)),
                 s.description_first_line().to_string(),
             ]
         })
@@ -53,6 +118,7 @@ pub fn text_table(tree: &SnapshotTree, now: u64) -> String {
         "STATE",
         "MEMORY",
         "LOCATION",
+        "SIZE",
         "DESCRIPTION",
     ];
     let mut widths: Vec<usize> = heads.iter().map(|h| h.len()).collect();

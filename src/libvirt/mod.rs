@@ -12,6 +12,7 @@ pub mod guest_image;
 pub mod inventory;
 pub mod jobs;
 pub mod snapshots;
+pub mod space;
 pub mod storage;
 pub mod vmdef;
 pub mod worker;

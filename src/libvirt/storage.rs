@@ -60,11 +60,30 @@ pub fn read_facts_of(
     facts_with(conn, dom, domain, listed)
 }
 
+/// The storage model without the listing of the images' directories (`existing`), which only
+/// planning a create needs: reading a whole VM list's space must not list a directory shared
+/// by thousands of images once per VM.
+pub fn read_layout_no_listing(conn: &Connect, domain: &str) -> Result<Layout, VirtError> {
+    let dom = inventory::lookup(conn, domain)?;
+    let listed = snapshots::load(conn, domain)?;
+    facts_read(conn, &dom, domain, listed, false).map(|f| Layout::new(&f))
+}
+
 fn facts_with(
     conn: &Connect,
     dom: &Domain,
     domain: &str,
     listed: snapshots::DomainSnapshots,
+) -> Result<StorageFacts, VirtError> {
+    facts_read(conn, dom, domain, listed, true)
+}
+
+fn facts_read(
+    conn: &Connect,
+    dom: &Domain,
+    domain: &str,
+    listed: snapshots::DomainSnapshots,
+    list_dirs: bool,
 ) -> Result<StorageFacts, VirtError> {
     let call =
         |what: &str, e: virt::error::Error| VirtError::call(format!("{what} of '{domain}'"), &e);
@@ -109,7 +128,7 @@ fn facts_with(
     };
     facts.volumes = resolve_volumes(conn, &facts);
     if local {
-        read_images(&mut facts);
+        read_images(&mut facts, list_dirs);
     }
     Ok(facts)
 }
@@ -151,8 +170,8 @@ fn resolve_volumes(conn: &Connect, facts: &StorageFacts) -> Vec<(String, String,
 }
 
 /// Reads the headers of every image the model will look at, following backing files, and
-/// lists the files in their directories.
-fn read_images(facts: &mut StorageFacts) {
+/// (`list_dirs`) lists the files in their directories.
+fn read_images(facts: &mut StorageFacts, list_dirs: bool) {
     let layout = Layout::new(facts);
     let mut queue: Vec<String> = Vec::new();
     for d in &layout.disks {
@@ -196,6 +215,9 @@ fn read_images(facts: &mut StorageFacts) {
             queue.push(b.clone());
         }
         facts.images.push(ImageFacts { path, kind });
+    }
+    if !list_dirs {
+        return;
     }
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(&dir) else {

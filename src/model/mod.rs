@@ -1,4 +1,5 @@
 //! Plain data parsed from libvirt XML, and the rules computed from it. No I/O here.
+pub mod bulk;
 pub mod domain;
 pub mod eligibility;
 pub mod guest;
@@ -6,7 +7,10 @@ pub mod host;
 pub mod inventory;
 pub mod qcow2;
 pub mod remedy;
+pub mod retention;
+pub mod selection;
 pub mod snapshot;
+pub mod space;
 pub mod storage;
 mod xml;
 

@@ -15,6 +15,7 @@ use super::worker::Event;
 pub mod delete;
 pub mod describe;
 pub mod lifecycle;
+pub mod prune;
 pub mod quiesce;
 pub mod remedy;
 pub mod revert;
