@@ -458,7 +458,12 @@ impl Planner<'_> {
                 });
                 continue;
             }
-            let overlay = self.overlay_path(d)?;
+            // Two disks whose images differ only in their suffix (web.qcow2, web.img) would get
+            // the same overlay name: the second is told apart by its target.
+            let mut overlay = self.overlay_path(d, false)?;
+            if overlays.contains(&overlay) || memory_file.as_ref() == Some(&overlay) {
+                overlay = self.overlay_path(d, true)?;
+            }
             parts.push(format!("{} -> {}", d.target, overlay.display()));
             disks.push(DiskChoice {
                 target: d.target.clone(),
@@ -511,7 +516,7 @@ impl Planner<'_> {
     /// name without its last suffix, then `.` and the snapshot name: `web.qcow2` ->
     /// `web.snap1`, then `web.snap2`), so names do not grow with each generation. Block
     /// devices and pool volumes get a file: libvirt accepts a file overlay for them.
-    fn overlay_path(&self, disk: &DiskNow) -> Result<PathBuf, PlanError> {
+    fn overlay_path(&self, disk: &DiskNow, with_target: bool) -> Result<PathBuf, PlanError> {
         let refuse = |reason: String| PlanError::NoOverlayPath {
             target: disk.target.clone(),
             reason,
@@ -554,7 +559,11 @@ impl Planner<'_> {
                 )))
             }
         };
-        let name = format!("{stem}.{}", self.intent.name);
+        let name = if with_target {
+            format!("{stem}-{}.{}", disk.target, self.intent.name)
+        } else {
+            format!("{stem}.{}", self.intent.name)
+        };
         check_file_name(&name)?;
         let path = dir.join(&name);
         let as_str = path.to_string_lossy().to_string();

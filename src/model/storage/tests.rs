@@ -481,3 +481,27 @@ fn a_name_problem_is_reported_not_worked_around_by_another_kind() {
     let e = decide_create(&layout, &verdict, &intent).unwrap_err();
     assert!(e.text().contains("255"), "{}", e.text());
 }
+
+#[test]
+fn two_disks_whose_names_differ_only_in_their_suffix_get_distinct_overlays() {
+    let mut fake = Fake::new("web", OFF);
+    let mut second = fake.disks[0].clone();
+    second.target = "vdb".into();
+    second.format = "raw";
+    second.top = format!("{DIR}/web.img");
+    fake.disks.push(second);
+    let verdict = crate::model::fixtures::shut_off_verdict();
+    let intent = CreateIntent {
+        name: "s1".into(),
+        memory: false,
+        quiesce: false,
+        location: None,
+    };
+    let p = decide_create(&fake.layout(), &verdict, &intent).unwrap();
+    let files: Vec<&str> = p
+        .overlay_files
+        .iter()
+        .map(|f| f.to_str().unwrap())
+        .collect();
+    assert_eq!(files, ["/i/web.s1", "/i/web-vdb.s1"]);
+}
