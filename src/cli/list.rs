@@ -23,7 +23,12 @@ pub struct ListEntry {
     pub memory_kib: Option<u64>,
     pub snapshots: Option<u32>,
     pub current_snapshot: Option<String>,
+    /// The CPU of the definition in effect (the live one while the VM runs).
     pub cpu: Option<CpuEntry>,
+    /// What changes at the next start: the persistent definition was edited while the VM
+    /// runs. Absent when nothing is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_restart: Option<AfterRestart>,
     pub memory_snapshot: Option<MemorySnapshotEntry>,
     /// The snapshots' space and age; None when the domain's storage could not be read (see
     /// `space_error`).
@@ -44,6 +49,14 @@ pub struct CpuEntry {
 }
 
 #[derive(Debug, Serialize)]
+pub struct AfterRestart {
+    /// The CPU the next start gets, when it differs.
+    pub cpu: Option<CpuEntry>,
+    /// Every pending change in words ("vCPUs 2 -> 4", "CPU host-model -> host-passthrough").
+    pub changes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct MemorySnapshotEntry {
     pub allowed: bool,
     pub applicable: bool,
@@ -51,18 +64,27 @@ pub struct MemorySnapshotEntry {
 
 impl ListEntry {
     pub fn of(row: &DomainInfo, host: &HostInfo) -> Self {
-        let badge = row.cpu_badge(Some(&host.capabilities));
-        let cpu = badge.map(|b| {
-            let configured = row.persistent.as_ref().or(row.live.as_ref());
+        let entry = |b: crate::model::inventory::CpuBadge,
+                     c: Option<&crate::model::DomainConfig>| {
             CpuEntry {
                 mode: b.mode,
                 model: b.model,
-                migratable: configured
-                    .and_then(|c| c.cpu.as_ref())
-                    .and_then(|c| c.migratable),
+                migratable: c.and_then(|c| c.cpu.as_ref()).and_then(|c| c.migratable),
                 invtsc: b.invtsc,
-                tsc_frequency_hz: row.effective_config().and_then(|c| c.tsc_frequency_hz),
+                tsc_frequency_hz: c.and_then(|c| c.tsc_frequency_hz),
             }
+        };
+        let caps = Some(&host.capabilities);
+        let cpu = row
+            .cpu_badge(caps)
+            .map(|b| entry(b, row.effective_config()));
+        let changes = row.changes_after_restart();
+        let next_cpu = row
+            .cpu_after_restart(caps)
+            .map(|b| entry(b, row.persistent.as_ref()));
+        let after_restart = (!changes.is_empty() || next_cpu.is_some()).then_some(AfterRestart {
+            cpu: next_cpu,
+            changes,
         });
         let memory_snapshot = row.verdict(host).map(|v| MemorySnapshotEntry {
             allowed: v.memory.allowed,
@@ -77,6 +99,7 @@ impl ListEntry {
             snapshots: row.snapshots,
             current_snapshot: row.current_snapshot.clone(),
             cpu,
+            after_restart,
             memory_snapshot,
             space: None,
             space_error: None,

@@ -92,19 +92,61 @@ impl DomainInfo {
         }))
     }
 
+    /// The CPU as the definition in effect has it (the live one while the VM runs).
     pub fn cpu_badge(&self, host: Option<&HostCapabilities>) -> Option<CpuBadge> {
-        // The configured mode comes from the persistent XML (a running host-model VM's live
-        // XML says custom); markers come from what is in effect.
-        let configured = self.persistent.as_ref().or(self.live.as_ref())?;
-        let effective = self.effective_config().unwrap_or(configured);
-        let cpu = configured.cpu.as_ref();
-        Some(CpuBadge {
-            mode: configured.cpu_mode(),
-            model: cpu.and_then(|c| c.model.clone()),
-            invtsc: eligibility::invtsc_in_effect(effective, host),
-            tsc_pinned: effective.tsc_frequency_hz.is_some(),
-            no_migrate: cpu.and_then(|c| c.migratable) == Some(false),
-        })
+        let effective = self.effective_config()?;
+        Some(badge_of(
+            effective,
+            self.persistent.as_ref(),
+            self.live.is_some(),
+            host,
+        ))
+    }
+
+    /// The CPU the VM gets at its next start, when the persistent definition was changed
+    /// while it runs: None when nothing is pending.
+    pub fn cpu_after_restart(&self, host: Option<&HostCapabilities>) -> Option<CpuBadge> {
+        let (live, persistent) = (self.live.as_ref()?, self.persistent.as_ref()?);
+        let now = badge_of(live, Some(persistent), true, host);
+        let next = badge_of(persistent, None, false, host);
+        (now != next).then_some(next)
+    }
+
+    /// Changes that take effect at the next start (vCPUs, memory, CPU, disks, devices), in
+    /// words; empty when the persistent definition is the one running.
+    pub fn changes_after_restart(&self) -> Vec<String> {
+        match (self.live.as_ref(), self.persistent.as_ref()) {
+            (Some(live), Some(persistent)) => {
+                crate::model::storage::definition_changes(live, persistent)
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The badge of `config`. A running host-model VM's live XML carries the expanded model as
+/// `mode='custom'`: when the persistent definition says host-model, that is what runs.
+fn badge_of(
+    config: &DomainConfig,
+    persistent: Option<&DomainConfig>,
+    is_live: bool,
+    host: Option<&HostCapabilities>,
+) -> CpuBadge {
+    let cpu = config.cpu.as_ref();
+    let expanded_host_model = is_live
+        && config.cpu_mode() == CpuMode::Custom
+        && persistent.is_some_and(|p| p.cpu_mode() == CpuMode::HostModel);
+    let (mode, model) = if expanded_host_model {
+        (CpuMode::HostModel, None)
+    } else {
+        (config.cpu_mode(), cpu.and_then(|c| c.model.clone()))
+    };
+    CpuBadge {
+        mode,
+        model,
+        invtsc: eligibility::invtsc_in_effect(config, host),
+        tsc_pinned: config.tsc_frequency_hz.is_some(),
+        no_migrate: cpu.and_then(|c| c.migratable) == Some(false),
     }
 }
 
@@ -170,5 +212,38 @@ mod tests {
         assert_eq!(b.markers(), vec!["invtsc", "no-migrate"]);
         b.mode = CpuMode::HostPassthrough;
         assert_eq!(b.mode_label(), "passthrough");
+    }
+}
+
+#[cfg(test)]
+mod after_restart_tests {
+    use super::*;
+    use crate::model::fixtures::{domain, host};
+
+    #[test]
+    fn the_badge_is_the_definition_in_effect_and_a_pending_change_says_after_restart() {
+        let caps = host("qemu-system");
+        let mut row = DomainInfo::named("web".into(), "u".into());
+        row.state = Some(DomainState::Running);
+        // Runs host-model (its live XML says custom: the expanded model); edited to
+        // passthrough since. What runs is that custom model; the passthrough comes at restart.
+        row.live = Some(domain("host-model-live"));
+        row.persistent = Some(domain("hp-off-inactive"));
+        let now = row.cpu_badge(Some(&caps)).unwrap();
+        assert_eq!(now.mode, CpuMode::Custom);
+        assert!(now.model.is_some());
+        assert!(!now.no_migrate);
+        let next = row.cpu_after_restart(Some(&caps)).expect("pending");
+        assert_eq!(next.mode, CpuMode::HostPassthrough);
+        assert!(next.no_migrate);
+        assert!(row
+            .changes_after_restart()
+            .iter()
+            .any(|c| c.starts_with("CPU ")));
+        // Nothing pending when the persistent definition is the one running: and then the
+        // expanded model reads as the host-model it is.
+        row.persistent = Some(domain("host-model-inactive"));
+        assert_eq!(row.cpu_after_restart(Some(&caps)), None);
+        assert_eq!(row.cpu_badge(Some(&caps)).unwrap().mode, CpuMode::HostModel);
     }
 }

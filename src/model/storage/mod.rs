@@ -33,6 +33,7 @@ pub use revert::{
     plan_revert, prove_name, revert_overlay_name, AfterRevert, AfterState, Lookup, RevertOptions,
     RevertPlan, SafetyPlan,
 };
+pub use words::definition_changes;
 
 /// Why virtsnap will not do something, and what the admin can do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
