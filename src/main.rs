@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use virtsnap::cli::{self, CliError, Target};
+use virtsnap::config::{self, Config};
 use virtsnap::libvirt::worker::WorkerOptions;
 use virtsnap::libvirt::ConnectOptions;
 use virtsnap::tui::{self, TuiOptions};
@@ -21,9 +22,13 @@ use virtsnap::ui::Theme;
     about = "A terminal UI for libvirt/KVM snapshots"
 )]
 struct Args {
-    /// libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's own default)
+    /// libvirt URI, or the name of a host in the config file; replaces the file's hosts
+    /// (default: the file's hosts, else $LIBVIRT_DEFAULT_URI, else libvirt's own default)
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
-    connect: Option<String>,
+    connect: Vec<String>,
+    /// Read this config file instead of $XDG_CONFIG_HOME/virtsnap/config.toml
+    #[arg(long, value_name = "PATH", global = true)]
+    config: Option<PathBuf>,
     /// Open a read-only connection: nothing can be changed
     #[arg(long, global = true)]
     readonly: bool,
@@ -39,9 +44,10 @@ struct Args {
     /// Seconds between full refreshes
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     refresh: u64,
-    /// Seconds `D` waits for a guest to shut down before asking to force it off
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-    shutdown_timeout: u64,
+    /// Seconds `D` waits for a guest to shut down before asking to force it off (default:
+    /// the config file's shutdown_timeout, else 120)
+    #[arg(long, value_name = "SECONDS")]
+    shutdown_timeout: Option<u64>,
     /// Log level for the log file (error, warn, info, debug, trace)
     #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
     log_level: String,
@@ -110,19 +116,45 @@ fn main() -> ExitCode {
     virtsnap::app::snapshot_view::init_local_offset();
     let args = Args::parse();
     let log_guard = init_logging(&args.log_level);
+    // A bad file is reported, never fatal to the TUI: it starts with the defaults and shows
+    // the message. A one-shot command stops (exit 2) rather than act on settings it ignored.
+    let (config, config_error) = match config::load(args.config.as_deref()) {
+        Ok(c) => (c, None),
+        Err(e) if args.command.is_none() => {
+            tracing::warn!("{e}");
+            (Config::default(), Some(e.to_string()))
+        }
+        Err(e) => {
+            eprintln!("virtsnap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let hosts = config::resolve_hosts(&args.connect, &config);
+    if hosts.len() > 1 {
+        eprintln!(
+            "virtsnap: {} hosts given; this version connects to one at a time",
+            hosts.len()
+        );
+        return ExitCode::from(2);
+    }
     let connect = ConnectOptions {
-        uri: args.connect.clone(),
+        uri: hosts.into_iter().next().and_then(|h| h.uri),
         readonly: args.readonly,
     };
     let code = match args.command {
-        None => run_tui(&args, connect),
-        Some(cmd) => run_command(cmd, Target { connect }),
+        None => run_tui(&args, &config, config_error, connect),
+        Some(cmd) => run_command(cmd, &config, Target { connect }),
     };
     drop(log_guard);
     code
 }
 
-fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
+fn run_tui(
+    args: &Args,
+    config: &Config,
+    config_error: Option<String>,
+    connect: ConnectOptions,
+) -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("virtsnap: error: {e}");
         return ExitCode::from(1);
@@ -133,8 +165,11 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
             demo: args.demo,
             refresh_every: Duration::from_secs(args.refresh.max(1)),
         },
-        theme: Theme::detect(args.ascii, args.no_color),
-        shutdown_timeout: args.shutdown_timeout,
+        theme: Theme::detect(args.ascii || config.ascii, args.no_color || !config.color),
+        shutdown_timeout: args
+            .shutdown_timeout
+            .unwrap_or(config.shutdown_timeout.as_secs()),
+        notice: config_error,
     };
     match tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -145,12 +180,15 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
     }
 }
 
-fn run_command(cmd: Cmd, target: Target) -> ExitCode {
+fn run_command(cmd: Cmd, config: &Config, target: Target) -> ExitCode {
     let result: Result<(), CliError> = match cmd {
         Cmd::List { json } => cli::list::run(&target, json),
         Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
-        Cmd::Shutdown(a) => cli::lifecycle::shutdown(&target, &a),
+        Cmd::Shutdown(mut a) => {
+            a.timeout.get_or_insert(config.shutdown_timeout.as_secs());
+            cli::lifecycle::shutdown(&target, &a)
+        }
         Cmd::Destroy(a) => cli::lifecycle::destroy(&target, &a),
         Cmd::Reboot(a) => cli::lifecycle::reboot(&target, &a),
         Cmd::Suspend(a) => cli::lifecycle::suspend(&target, &a),

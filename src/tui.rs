@@ -16,6 +16,16 @@ pub struct TuiOptions {
     pub theme: Theme,
     /// Seconds `D` waits for a guest before asking to force it off.
     pub shutdown_timeout: u64,
+    /// Shown in a message box at start (a config file that could not be used).
+    pub notice: Option<String>,
+}
+
+/// What the loop needs besides the terminal and the workers.
+struct LoopSettings {
+    label: String,
+    theme: Theme,
+    shutdown_timeout: u64,
+    notice: Option<String>,
 }
 
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
@@ -47,9 +57,12 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
         &mut terminal,
         rx,
         &worker,
-        label,
-        opts.theme,
-        opts.shutdown_timeout,
+        LoopSettings {
+            label,
+            theme: opts.theme,
+            shutdown_timeout: opts.shutdown_timeout,
+            notice: opts.notice,
+        },
         watch.map(|w| w.hung_up),
     ));
     if let Some(ended) = loop_ended {
@@ -72,14 +85,25 @@ async fn main_loop(
     terminal: &mut ratatui::DefaultTerminal,
     mut worker_events: tokio::sync::mpsc::UnboundedReceiver<worker::Event>,
     worker: &worker::WorkerHandle,
-    label: String,
-    theme: Theme,
-    shutdown_timeout: u64,
+    settings: LoopSettings,
     mut hangup: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> color_eyre::Result<Option<String>> {
     let size = terminal.size()?;
+    let LoopSettings {
+        label,
+        theme,
+        shutdown_timeout,
+        notice,
+    } = settings;
     let mut app = App::new(label, size.width, size.height);
     app.lifecycle.shutdown_timeout = shutdown_timeout;
+    if let Some(text) = notice {
+        app.overlay = Some(crate::app::Overlay::Message {
+            title: "Config file not used".into(),
+            text: format!("{text}\n\nvirtsnap runs with the default settings. Esc closes this."),
+            scroll: 0,
+        });
+    }
     app.update(Msg::Tick { now: unix_now() });
     let mut keys = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
