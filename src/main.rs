@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use virtsnap::app::KeyMap;
 use virtsnap::cli::{self, CliError, Target};
 use virtsnap::config::{self, Config};
 use virtsnap::libvirt::worker::WorkerOptions;
@@ -118,11 +119,13 @@ fn main() -> ExitCode {
     let log_guard = init_logging(&args.log_level);
     // A bad file is reported, never fatal to the TUI: it starts with the defaults and shows
     // the message. A one-shot command stops (exit 2) rather than act on settings it ignored.
-    let (config, config_error) = match config::load(args.config.as_deref()) {
-        Ok(c) => (c, None),
+    let loaded = config::load(args.config.as_deref())
+        .and_then(|c| KeyMap::with_remaps(&c.keys).map(|keys| (c, keys)));
+    let (config, keys, config_error) = match loaded {
+        Ok((c, keys)) => (c, keys, None),
         Err(e) if args.command.is_none() => {
             tracing::warn!("{e}");
-            (Config::default(), Some(e.to_string()))
+            (Config::default(), KeyMap::default(), Some(e.to_string()))
         }
         Err(e) => {
             eprintln!("virtsnap: {e}");
@@ -142,7 +145,7 @@ fn main() -> ExitCode {
         readonly: args.readonly,
     };
     let code = match args.command {
-        None => run_tui(&args, &config, config_error, connect),
+        None => run_tui(&args, &config, keys, config_error, connect),
         Some(cmd) => run_command(cmd, &config, Target { connect }),
     };
     drop(log_guard);
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
 fn run_tui(
     args: &Args,
     config: &Config,
+    keys: KeyMap,
     config_error: Option<String>,
     connect: ConnectOptions,
 ) -> ExitCode {
@@ -170,6 +174,7 @@ fn run_tui(
             .shutdown_timeout
             .unwrap_or(config.shutdown_timeout.as_secs()),
         notice: config_error,
+        keys,
     };
     match tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

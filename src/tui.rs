@@ -18,6 +18,8 @@ pub struct TuiOptions {
     pub shutdown_timeout: u64,
     /// Shown in a message box at start (a config file that could not be used).
     pub notice: Option<String>,
+    /// Each view's keys, with the config file's remaps.
+    pub keys: crate::app::KeyMap,
 }
 
 /// What the loop needs besides the terminal and the workers.
@@ -26,6 +28,7 @@ struct LoopSettings {
     theme: Theme,
     shutdown_timeout: u64,
     notice: Option<String>,
+    keys: crate::app::KeyMap,
 }
 
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
@@ -62,6 +65,7 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
             theme: opts.theme,
             shutdown_timeout: opts.shutdown_timeout,
             notice: opts.notice,
+            keys: opts.keys,
         },
         watch.map(|w| w.hung_up),
     ));
@@ -94,9 +98,11 @@ async fn main_loop(
         theme,
         shutdown_timeout,
         notice,
+        keys,
     } = settings;
     let mut app = App::new(label, size.width, size.height);
     app.lifecycle.shutdown_timeout = shutdown_timeout;
+    app.keys = keys;
     if let Some(text) = notice {
         app.overlay = Some(crate::app::Overlay::Message {
             title: "Config file not used".into(),

@@ -4,10 +4,8 @@
 //! does not apply; the row shows the transition while the job runs, and the final state comes
 //! from libvirt when the worker re-reads the row.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 use super::confirm::{Confirm, ConfirmAction};
-use super::{App, Command, Screen};
+use super::{Action, App, Command, Screen};
 use crate::libvirt::console::{ConsoleEnd, ConsoleError, ConsoleHandle};
 use crate::libvirt::jobs::lifecycle::{self, LifecycleAction, DEFAULT_SHUTDOWN_TIMEOUT};
 use crate::libvirt::jobs::{Job, JobId};
@@ -62,29 +60,6 @@ impl LifecycleKey {
         Self::PauseResume,
         Self::Console,
     ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Start => "S",
-            Self::Shutdown => "D",
-            Self::ForceOff => "F",
-            Self::Reboot => "R",
-            Self::PauseResume => "p",
-            Self::Console => "c",
-        }
-    }
-
-    fn from_code(code: KeyCode) -> Option<Self> {
-        Some(match code {
-            KeyCode::Char('S') => Self::Start,
-            KeyCode::Char('D') => Self::Shutdown,
-            KeyCode::Char('F') => Self::ForceOff,
-            KeyCode::Char('R') => Self::Reboot,
-            KeyCode::Char('p') => Self::PauseResume,
-            KeyCode::Char('c') => Self::Console,
-            _ => return None,
-        })
-    }
 
     /// The action on `row`; None for the console.
     fn action(self, app: &App, row: &DomainInfo) -> Option<LifecycleAction> {
@@ -172,35 +147,27 @@ fn refusal_for(app: &App, key: LifecycleKey, row: &DomainInfo) -> Option<String>
     }
 }
 
-/// Handles a lifecycle key; None when `key` is not one (or the screen is taking text).
-pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Vec<Command>> {
-    if key
-        .modifiers
-        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-    {
-        return None;
-    }
-    if let Screen::Snapshots(v) = &app.screen {
-        if v.filter_editing {
-            return None;
+/// A lifecycle action of a view's key table, or Space's mark (domain list only).
+pub fn on_action(app: &mut App, action: Action) -> Vec<Command> {
+    let which = match action {
+        Action::Lifecycle(which) => which,
+        Action::Mark if app.screen == Screen::Domains => {
+            toggle_mark(app);
+            return Vec::new();
         }
-    }
-    if key.code == KeyCode::Char(' ') && app.screen == Screen::Domains {
-        toggle_mark(app);
-        return Some(Vec::new());
-    }
-    let which = LifecycleKey::from_code(key.code)?;
+        _ => return Vec::new(),
+    };
     let bulk = app.screen == Screen::Domains
         && !app.list.marked.is_empty()
         && matches!(
             which,
             LifecycleKey::Start | LifecycleKey::Shutdown | LifecycleKey::ForceOff
         );
-    Some(if bulk {
+    if bulk {
         on_bulk_key(app, which)
     } else {
         on_single_key(app, which)
-    })
+    }
 }
 
 fn toggle_mark(app: &mut App) {
@@ -438,28 +405,12 @@ pub fn key_enabled(app: &App, key: LifecycleKey) -> bool {
         })
 }
 
-/// For the help: whether the entry for `key_text` ("S", "D", ...) is a disabled lifecycle key.
-pub fn help_disabled(app: &App, key_text: &str) -> bool {
-    LifecycleKey::ALL
-        .iter()
-        .find(|k| k.key() == key_text)
-        .is_some_and(|k| !key_enabled(app, *k))
-}
-
-/// Help entries for the lifecycle keys (Space only on the domain list).
-pub fn help_entries(with_marks: bool) -> Vec<(&'static str, &'static str)> {
-    let mut keys = vec![
-        ("S", "start (or resume a managed-save image)"),
-        ("D", "shut down; asks to force off after timeout"),
-        ("F", "force off (asks; unflushed data is lost)"),
-        ("R", "reboot"),
-        ("p", "pause / resume (wakes a guest suspended to RAM)"),
-        ("c", "serial console (Ctrl-] detaches)"),
-    ];
-    if with_marks {
-        keys.push(("Space", "mark a row; S D F then act on all marked"));
-    }
-    keys
+/// For the help: whether a row's actions are lifecycle keys that do not apply now.
+pub fn help_disabled(app: &App, actions: &[Action]) -> bool {
+    actions.iter().any(|a| match a {
+        Action::Lifecycle(k) => !key_enabled(app, *k),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

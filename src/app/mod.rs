@@ -3,6 +3,7 @@
 pub mod confirm;
 mod input;
 mod jobs;
+pub mod keys;
 pub mod lifecycle;
 mod list;
 pub mod snapshot_dialog;
@@ -13,9 +14,10 @@ pub mod text_field;
 use input::InputOutcome;
 pub use input::{InputKind, InputLine};
 pub use jobs::{JobState, Jobs};
+pub use keys::{Action, KeyMap, View};
 pub use list::DomainList;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use crate::libvirt::jobs::{Job, JobControl, JobId};
 use crate::libvirt::worker::Event;
@@ -143,6 +145,8 @@ pub struct App {
     pub lifecycle: lifecycle::LifecycleState,
     /// A `/` or `:` prompt being typed.
     pub input: Option<InputLine>,
+    /// Each view's keys (defaults, or remapped by the config file).
+    pub keys: KeyMap,
 }
 
 impl App {
@@ -161,7 +165,21 @@ impl App {
             now: 0,
             lifecycle: lifecycle::LifecycleState::default(),
             input: None,
+            keys: KeyMap::default(),
         }
+    }
+
+    /// The view whose key table applies now.
+    pub fn view(&self) -> View {
+        match self.screen {
+            Screen::Domains => View::Domains,
+            Screen::Snapshots(_) => View::Snapshots,
+        }
+    }
+
+    /// The action `key` does in the current view.
+    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        self.keys.view(self.view()).action_for(key)
     }
 
     pub fn too_small(&self) -> bool {
@@ -198,10 +216,13 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        if keys::is_ctrl_c(&key) {
             return vec![Command::Quit];
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('x') {
+        let action = self.action_for(&key);
+        // Chords that cannot be typed text act even while a dialog or prompt takes the keys.
+        let command = keys::KeyChord::of(&key).is_command();
+        if command && action == Some(Action::CancelJob) {
             return self.cancel_latest_job();
         }
         if let Some(job) = self.jobs.pending_question().map(|j| j.id) {
@@ -213,18 +234,38 @@ impl App {
         if self.input.is_some() {
             return self.on_input_key(key);
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('r') {
-            self.status = Some("refreshing...".into());
-            return vec![Command::Refresh];
+        if command && action == Some(Action::Refresh) {
+            return self.refresh();
+        }
+        if snapshot_view::view(self).is_some_and(|v| v.filter_editing) {
+            return snapshot_view::on_filter_key(self, key);
         }
         self.status = None;
-        if let Some(commands) = lifecycle::on_key(self, key) {
-            return commands;
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        match action {
+            Action::Lifecycle(_) | Action::Mark => lifecycle::on_action(self, action),
+            Action::Refresh => self.refresh(),
+            Action::CancelJob => self.cancel_latest_job(),
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            Action::Quit => vec![Command::Quit],
+            _ => match self.screen {
+                Screen::Domains => self.on_domains_action(action),
+                Screen::Snapshots(_) => snapshot_view::on_action(self, action),
+            },
         }
-        match self.screen {
-            Screen::Domains => self.on_domains_key(key),
-            Screen::Snapshots(_) => snapshot_view::on_key(self, key),
-        }
+    }
+
+    /// F5 / Ctrl-R: every domain again, and the open snapshot view's snapshots.
+    fn refresh(&mut self) -> Vec<Command> {
+        self.status = Some("refreshing...".into());
+        let mut cmds = vec![Command::Refresh];
+        cmds.extend(snapshot_view::reload_if_showing(self, None));
+        cmds
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
@@ -259,28 +300,24 @@ impl App {
         Vec::new()
     }
 
-    fn on_domains_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    fn on_domains_action(&mut self, action: Action) -> Vec<Command> {
         let page = self.page_rows();
-        match key.code {
-            KeyCode::Char('/') => {
+        match action {
+            Action::Filter => {
                 self.input = Some(InputLine::new(InputKind::Filter, self.list.filter.clone()));
             }
-            KeyCode::Char(':') => self.input = Some(InputLine::new(InputKind::Jump, String::new())),
-            KeyCode::Esc if !self.list.filter.is_empty() => self.list.set_filter(String::new()),
-            KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Enter => return snapshot_view::open(self),
-            KeyCode::Char('j') | KeyCode::Down => self.list.move_by(1, page),
-            KeyCode::Char('k') | KeyCode::Up => self.list.move_by(-1, page),
-            KeyCode::Char('g') | KeyCode::Home => self.list.move_to(0, page),
-            KeyCode::Char('G') | KeyCode::End => self.list.move_to(usize::MAX, page),
-            KeyCode::PageDown => self.list.move_by(page as isize, page),
-            KeyCode::PageUp => self.list.move_by(-(page as isize), page),
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
-            KeyCode::Char('s') => return snapshot_dialog::open_from_list(self),
-            KeyCode::F(5) => {
-                self.status = Some("refreshing...".into());
-                return vec![Command::Refresh];
+            Action::Jump => self.input = Some(InputLine::new(InputKind::Jump, String::new())),
+            Action::ClearFilter if !self.list.filter.is_empty() => {
+                self.list.set_filter(String::new())
             }
+            Action::Open => return snapshot_view::open(self),
+            Action::Down => self.list.move_by(1, page),
+            Action::Up => self.list.move_by(-1, page),
+            Action::First => self.list.move_to(0, page),
+            Action::Last => self.list.move_to(usize::MAX, page),
+            Action::PageDown => self.list.move_by(page as isize, page),
+            Action::PageUp => self.list.move_by(-(page as isize), page),
+            Action::Snapshot => return snapshot_dialog::open_from_list(self),
             _ => {}
         }
         Vec::new()
@@ -320,10 +357,10 @@ impl App {
                 Vec::new()
             }
             Some(Overlay::Help) | None => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?')
-                ) {
+                // The view's own help key closes it too, whatever it was remapped to.
+                if matches!(key.code, KeyCode::Esc | KeyCode::Char('q'))
+                    || self.action_for(&key) == Some(Action::Help)
+                {
                     self.overlay = None;
                 }
                 Vec::new()

@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::snapshot_dialogs::{self, DeleteDialog, DescribeDialog, RevertDialog};
-use super::{App, Command, Overlay, Screen};
+use super::{Action, App, Command, Overlay, Screen};
 use crate::libvirt::snapshots::DomainSnapshots;
 use crate::model::inventory::DomainInfo;
 use crate::model::snapshot::{SnapshotInfo, SnapshotTree, TreeRow};
@@ -207,71 +207,68 @@ pub fn reload_if_showing(app: &App, domain: Option<&str>) -> Vec<Command> {
     }
 }
 
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+/// An action of the snapshot view's key table (lifecycle, refresh, help and quit are the
+/// App's).
+pub fn on_action(app: &mut App, action: Action) -> Vec<Command> {
     let page = layout(app).tree_rows;
     let Some(v) = view_mut(app) else {
         return Vec::new();
     };
-    if v.filter_editing {
-        on_filter_key(v, key);
-        v.keep_visible(page);
+    if v.detail_focus && scroll_detail(v, action) {
         return Vec::new();
     }
-    if v.detail_focus && scroll_detail(v, key.code) {
-        return Vec::new();
-    }
-    match key.code {
-        KeyCode::Esc | KeyCode::Backspace if !v.filter.is_empty() => {
+    match action {
+        Action::Back if !v.filter.is_empty() => {
             v.filter.clear();
             let keep = v.selected_info().map(|s| s.name.clone());
             v.apply_filter(keep.as_deref());
             v.keep_visible(page);
         }
-        KeyCode::Esc | KeyCode::Backspace => {
+        Action::Back => {
             app.screen = Screen::Domains;
             return Vec::new();
         }
-        KeyCode::Char('q') => return vec![Command::Quit],
-        KeyCode::Char('j') | KeyCode::Down => v.move_by(1, page),
-        KeyCode::Char('k') | KeyCode::Up => v.move_by(-1, page),
-        KeyCode::Char('g') | KeyCode::Home => v.move_by(isize::MIN / 2, page),
-        KeyCode::Char('G') | KeyCode::End => v.move_by(isize::MAX / 2, page),
-        KeyCode::PageDown => v.move_by(page as isize, page),
-        KeyCode::PageUp => v.move_by(-(page as isize), page),
-        KeyCode::Tab | KeyCode::Enter => {
+        Action::Down => v.move_by(1, page),
+        Action::Up => v.move_by(-1, page),
+        Action::First => v.move_by(isize::MIN / 2, page),
+        Action::Last => v.move_by(isize::MAX / 2, page),
+        Action::PageDown => v.move_by(page as isize, page),
+        Action::PageUp => v.move_by(-(page as isize), page),
+        Action::Details => {
             v.detail_focus = !v.detail_focus;
         }
-        KeyCode::Char('/') => v.filter_editing = true,
-        KeyCode::Char('x') if v.selected_info().is_some() => {
+        Action::Filter => v.filter_editing = true,
+        Action::Xml if v.selected_info().is_some() => {
             app.overlay = Some(Overlay::SnapshotXml { scroll: 0 });
         }
-        KeyCode::Char('?') => app.overlay = Some(Overlay::Help),
-        // R is the lifecycle keys' reboot here too; F5 and Ctrl-R refresh.
-        KeyCode::F(5) => {
-            app.status = Some("refreshing...".into());
-            let mut cmds = vec![Command::Refresh];
-            cmds.extend(reload_if_showing(app, None));
-            return cmds;
-        }
-        KeyCode::Char(c @ ('r' | 'd' | 'e' | 's')) => return mutating_key(app, c),
+        Action::Revert => return mutating_key(app, 'r'),
+        Action::Delete => return mutating_key(app, 'd'),
+        Action::Describe => return mutating_key(app, 'e'),
+        Action::Snapshot => return mutating_key(app, 's'),
         _ => {}
     }
     Vec::new()
 }
 
-fn scroll_detail(v: &mut SnapshotView, code: KeyCode) -> bool {
-    match code {
-        KeyCode::Char('j') | KeyCode::Down => v.detail_scroll = v.detail_scroll.saturating_add(1),
-        KeyCode::Char('k') | KeyCode::Up => v.detail_scroll = v.detail_scroll.saturating_sub(1),
-        KeyCode::PageDown => v.detail_scroll = v.detail_scroll.saturating_add(10),
-        KeyCode::PageUp => v.detail_scroll = v.detail_scroll.saturating_sub(10),
-        KeyCode::Char('g') | KeyCode::Home => v.detail_scroll = 0,
+/// With the detail pane focused, the moves scroll it.
+fn scroll_detail(v: &mut SnapshotView, action: Action) -> bool {
+    match action {
+        Action::Down => v.detail_scroll = v.detail_scroll.saturating_add(1),
+        Action::Up => v.detail_scroll = v.detail_scroll.saturating_sub(1),
+        Action::PageDown => v.detail_scroll = v.detail_scroll.saturating_add(10),
+        Action::PageUp => v.detail_scroll = v.detail_scroll.saturating_sub(10),
+        Action::First => v.detail_scroll = 0,
         _ => return false,
     }
     true
 }
 
-fn on_filter_key(v: &mut SnapshotView, key: KeyEvent) {
+/// Keys while `/` edits the tree's filter: text, Enter keeps it, Esc clears it.
+pub fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+    let page = layout(app).tree_rows;
+    let Some(v) = view_mut(app) else {
+        return Vec::new();
+    };
     let keep = v.selected_info().map(|s| s.name.clone());
     match key.code {
         KeyCode::Enter => v.filter_editing = false,
@@ -287,9 +284,11 @@ fn on_filter_key(v: &mut SnapshotView, key: KeyEvent) {
         {
             v.filter.push(c)
         }
-        _ => return,
+        _ => return Vec::new(),
     }
     v.apply_filter(keep.as_deref());
+    v.keep_visible(page);
+    Vec::new()
 }
 
 /// r, d, e, s: refused with the reason on a read-only or lost connection, or while a job runs

@@ -7,7 +7,6 @@ mod duration;
 mod error;
 mod raw;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -77,10 +76,18 @@ pub struct KeyRemap {
     pub keys: Vec<(String, std::ops::Range<usize>)>,
 }
 
-/// `[keys.VIEW]` remaps by view name, in file order within a view.
+/// One `[keys.VIEW]` table: the view's name as written, where, and its remaps in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewRemaps {
+    pub view: String,
+    pub span: std::ops::Range<usize>,
+    pub remaps: Vec<KeyRemap>,
+}
+
+/// Every `[keys.VIEW]` table, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyRemaps {
-    pub views: BTreeMap<String, Vec<KeyRemap>>,
+    pub views: Vec<ViewRemaps>,
     /// The file's text, kept so later checks can turn spans into lines.
     pub source: String,
     pub path: PathBuf,
@@ -90,6 +97,11 @@ impl KeyRemaps {
     /// An error about the text at `span`, naming its line and key like parse errors do.
     pub fn error_at(&self, span: std::ops::Range<usize>, message: String) -> ConfigError {
         ConfigError::at(&self.path, &self.source, Some(span), message)
+    }
+
+    /// The remaps of the view named `view`, if the file has a table for it.
+    pub fn view(&self, view: &str) -> Option<&ViewRemaps> {
+        self.views.iter().find(|v| v.view == view)
     }
 }
 
@@ -181,4 +193,4 @@ pub struct HostTarget {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::duration::ConfigDuration;
-use super::{Config, ConfigError, HostConfig, KeyRemap, KeyRemaps};
+use super::{Config, ConfigError, HostConfig, KeyRemap, KeyRemaps, ViewRemaps};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,7 +64,7 @@ impl RawConfig {
             });
         }
         let mut keys = KeyRemaps {
-            views: BTreeMap::new(),
+            views: Vec::new(),
             source: text.to_string(),
             path: path.to_path_buf(),
         };
@@ -109,8 +109,13 @@ impl RawConfig {
             }
             // File order, so the first mistake reported is the first one in the file.
             remaps.sort_by_key(|r| r.action_span.start);
-            keys.views.insert(view.into_inner(), remaps);
+            keys.views.push(ViewRemaps {
+                span: view.span(),
+                view: view.into_inner(),
+                remaps,
+            });
         }
+        keys.views.sort_by_key(|v| v.span.start);
         let defaults = Config::default();
         Ok(Config {
             path: Some(path.to_path_buf()),

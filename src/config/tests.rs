@@ -56,7 +56,7 @@ fn the_shipped_example_parses_as_shipped_and_uncommented() {
     );
     assert_eq!(c.shutdown_timeout, Duration::from_secs(120));
     assert_eq!(c.stale_snapshot_age, Duration::from_secs(3 * 86_400));
-    let domains = &c.keys.views["domains"];
+    let domains = &c.keys.view("domains").unwrap().remaps;
     assert_eq!(domains[0].action, "shutdown");
     assert_eq!(domains[0].keys[0].0, "d");
     assert_eq!(domains[1].action, "snapshot");
@@ -170,7 +170,7 @@ fn bad_lengths_of_time_are_named_with_the_accepted_forms() {
 #[test]
 fn key_remaps_keep_their_place_and_refuse_non_names() {
     let c = parsed("[keys.domains]\nshutdown = \"d\"\nsnapshot = [\"s\", \"n\"]\n").unwrap();
-    let r = &c.keys.views["domains"];
+    let r = &c.keys.view("domains").unwrap().remaps;
     assert_eq!(r[0].action, "shutdown");
     let e = c.keys.error_at(r[1].keys[1].1.clone(), "test".into());
     assert_eq!(

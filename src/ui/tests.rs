@@ -196,3 +196,37 @@ fn filter_prompt_in_footer() {
     }
     insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
 }
+
+#[test]
+fn a_remapped_key_acts_and_the_footer_and_help_show_it() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let config = crate::config::parse(
+        std::path::Path::new("/c.toml"),
+        "[keys.domains]\nshutdown = \"d\"\nhelp = \"h\"\n",
+    )
+    .unwrap();
+    let mut app = app_with(mixed_rows(), 80, 24);
+    app.keys = crate::app::KeyMap::with_remaps(&config.keys).unwrap();
+    let screen = render(&app, UNICODE, 80, 24);
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.starts_with("S start  d stop  F off"), "{footer}");
+    assert!(footer.contains("h help"), "{footer}");
+    let press = |app: &mut App, c| app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+    assert!(press(&mut app, 'D').is_empty(), "the old key is free now");
+    assert!(press(&mut app, 'd').iter().any(|c| matches!(
+        c,
+        crate::app::Command::StartJob {
+            job: crate::libvirt::jobs::Job::Lifecycle { .. },
+            ..
+        }
+    )));
+    press(&mut app, 'h');
+    let help = render(&app, UNICODE, 80, 24);
+    assert!(
+        help.lines()
+            .any(|l| l.contains("│d ") && l.contains("shut down; asks")),
+        "{help}"
+    );
+    press(&mut app, 'h');
+    assert!(app.overlay.is_none(), "the help key closes the help");
+}
