@@ -1,21 +1,18 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
-pub mod confirm;
-mod input;
+pub mod dialogs;
+pub mod domains;
 mod jobs;
 pub mod keys;
 pub mod lifecycle;
-mod list;
-pub mod snapshot_dialog;
-pub mod snapshot_dialogs;
-pub mod snapshot_view;
+pub mod snapshots;
 pub mod text_field;
 
-use input::InputOutcome;
-pub use input::{InputKind, InputLine};
+pub use domains::list::DomainList;
+use domains::prompt::InputOutcome;
+pub use domains::prompt::{InputKind, InputLine};
 pub use jobs::{JobState, Jobs};
 pub use keys::{Action, KeyMap, View};
-pub use list::DomainList;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
@@ -80,7 +77,7 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
     Domains,
-    Snapshots(Box<snapshot_view::SnapshotView>),
+    Snapshots(Box<snapshots::SnapshotView>),
 }
 
 /// A dialog or pane drawn over the screen; it takes the keys while open.
@@ -88,16 +85,16 @@ pub enum Screen {
 pub enum Overlay {
     Help,
     /// A yes/no question before an action (force off, bulk actions, taking over a console).
-    Confirm(Box<confirm::Confirm>),
+    Confirm(Box<dialogs::confirm::Confirm>),
     /// The selected snapshot's XML, scrolled by `scroll` lines.
     SnapshotXml {
         scroll: u16,
     },
-    Revert(Box<snapshot_dialogs::RevertDialog>),
-    Delete(Box<snapshot_dialogs::DeleteDialog>),
-    Describe(Box<snapshot_dialogs::DescribeDialog>),
+    Revert(Box<dialogs::existing::RevertDialog>),
+    Delete(Box<dialogs::existing::DeleteDialog>),
+    Describe(Box<dialogs::existing::DescribeDialog>),
     /// `s`: create a snapshot.
-    CreateSnapshot(Box<snapshot_dialog::SnapshotDialog>),
+    CreateSnapshot(Box<dialogs::create::SnapshotDialog>),
     /// A result too long for the status line (an explained failure), scrolled by `scroll`.
     Message {
         title: String,
@@ -237,8 +234,8 @@ impl App {
         if command && action == Some(Action::Refresh) {
             return self.refresh();
         }
-        if snapshot_view::view(self).is_some_and(|v| v.filter_editing) {
-            return snapshot_view::on_filter_key(self, key);
+        if snapshots::view(self).is_some_and(|v| v.filter_editing) {
+            return snapshots::on_filter_key(self, key);
         }
         self.status = None;
         let Some(action) = action else {
@@ -255,7 +252,7 @@ impl App {
             Action::Quit => vec![Command::Quit],
             _ => match self.screen {
                 Screen::Domains => self.on_domains_action(action),
-                Screen::Snapshots(_) => snapshot_view::on_action(self, action),
+                Screen::Snapshots(_) => snapshots::on_action(self, action),
             },
         }
     }
@@ -264,7 +261,7 @@ impl App {
     fn refresh(&mut self) -> Vec<Command> {
         self.status = Some("refreshing...".into());
         let mut cmds = vec![Command::Refresh];
-        cmds.extend(snapshot_view::reload_if_showing(self, None));
+        cmds.extend(snapshots::reload_if_showing(self, None));
         cmds
     }
 
@@ -310,14 +307,14 @@ impl App {
             Action::ClearFilter if !self.list.filter.is_empty() => {
                 self.list.set_filter(String::new())
             }
-            Action::Open => return snapshot_view::open(self),
+            Action::Open => return snapshots::open(self),
             Action::Down => self.list.move_by(1, page),
             Action::Up => self.list.move_by(-1, page),
             Action::First => self.list.move_to(0, page),
             Action::Last => self.list.move_to(usize::MAX, page),
             Action::PageDown => self.list.move_by(page as isize, page),
             Action::PageUp => self.list.move_by(-(page as isize), page),
-            Action::Snapshot => return snapshot_dialog::open_from_list(self),
+            Action::Snapshot => return dialogs::create::open_from_list(self),
             _ => {}
         }
         Vec::new()
@@ -339,12 +336,12 @@ impl App {
 
     fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
         match self.overlay {
-            Some(Overlay::SnapshotXml { .. }) => snapshot_dialogs::on_xml_key(self, key),
-            Some(Overlay::Revert(_)) => snapshot_dialogs::on_revert_key(self, key),
-            Some(Overlay::Delete(_)) => snapshot_dialogs::on_delete_key(self, key),
-            Some(Overlay::Describe(_)) => snapshot_dialogs::on_describe_key(self, key),
-            Some(Overlay::CreateSnapshot(_)) => snapshot_dialog::on_key(self, key),
-            Some(Overlay::Confirm(_)) => confirm::on_key(self, key),
+            Some(Overlay::SnapshotXml { .. }) => dialogs::existing::on_xml_key(self, key),
+            Some(Overlay::Revert(_)) => dialogs::existing::on_revert_key(self, key),
+            Some(Overlay::Delete(_)) => dialogs::existing::on_delete_key(self, key),
+            Some(Overlay::Describe(_)) => dialogs::existing::on_describe_key(self, key),
+            Some(Overlay::CreateSnapshot(_)) => dialogs::create::on_key(self, key),
+            Some(Overlay::Confirm(_)) => dialogs::confirm::on_key(self, key),
             Some(Overlay::Message { ref mut scroll, .. }) => {
                 match key.code {
                     KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
@@ -436,7 +433,7 @@ impl App {
                 self.list.keep_visible(self.page_rows());
             }
             Event::DomainDetails(rows) => {
-                let reload = snapshot_view::changed_elsewhere(self, &rows);
+                let reload = snapshots::changed_elsewhere(self, &rows);
                 self.list.merge(rows);
                 return reload;
             }
@@ -445,10 +442,10 @@ impl App {
                 if self.status.as_deref() == Some("refreshing...") {
                     self.status = None;
                 }
-                return snapshot_view::reload_if_showing(self, None);
+                return snapshots::reload_if_showing(self, None);
             }
             Event::Snapshots { domain, result } => {
-                snapshot_view::on_loaded(self, &domain, result.map(|b| *b))
+                snapshots::on_loaded(self, &domain, result.map(|b| *b))
             }
             Event::Notice(text) => self.status = Some(text),
             Event::ConsoleOpened(handle) => return lifecycle::on_console_opened(self, handle),
@@ -476,7 +473,7 @@ impl App {
                         self.status = Some(text);
                     }
                     if let Some(domain) = job.domain.as_deref() {
-                        return snapshot_view::reload_if_showing(self, Some(domain));
+                        return snapshots::reload_if_showing(self, Some(domain));
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! children), as text or as a JSON array.
 
 use super::{print_out, CliError, Target};
-use crate::app::snapshot_view::{age, local_time};
+use crate::app::snapshots::{age, local_time};
 use crate::libvirt::{open, snapshots};
 use crate::model::snapshot::SnapshotTree;
 use crate::ui::snapshot_tree::tree_prefix;

@@ -6,7 +6,7 @@ use ratatui::Frame;
 
 use super::jobs::{centered, modal_block};
 use super::Theme;
-use crate::app::confirm::Confirm;
+use crate::app::dialogs::confirm::Confirm;
 
 pub fn draw(frame: &mut Frame, confirm: &Confirm, theme: &Theme) {
     let width = 64u16;

@@ -11,7 +11,7 @@ use super::jobs::{centered, modal_block};
 use super::plan_lines::styled;
 use super::theme::key_hints;
 use super::Theme;
-use crate::app::snapshot_dialogs::DeleteDialog;
+use crate::app::dialogs::existing::DeleteDialog;
 
 pub fn draw(frame: &mut Frame, d: &DeleteDialog, theme: &Theme) {
     let area = centered(frame.area(), 78, 22);

@@ -10,7 +10,7 @@ use super::jobs::{centered, modal_block};
 use super::plan_lines::styled;
 use super::theme::key_hints;
 use super::Theme;
-use crate::app::snapshot_dialogs::{RevertDialog, RevertRow};
+use crate::app::dialogs::existing::{RevertDialog, RevertRow};
 
 pub fn draw(frame: &mut Frame, d: &RevertDialog, theme: &Theme) {
     let area = centered(frame.area(), 78, 22);

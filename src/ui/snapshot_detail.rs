@@ -10,8 +10,8 @@ use ratatui::Frame;
 use super::jobs::{centered, modal_block};
 use super::theme::{cursor_spans, key_hints};
 use super::Theme;
-use crate::app::snapshot_dialogs::DescribeDialog;
-use crate::app::snapshot_view::{age, human_size, local_time, SnapshotView};
+use crate::app::dialogs::existing::DescribeDialog;
+use crate::app::snapshots::{age, human_size, local_time, SnapshotView};
 use crate::app::App;
 use crate::model::snapshot::{MemoryMode, SnapshotInfo};
 

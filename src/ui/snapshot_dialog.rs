@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::jobs::{centered, modal_block};
 use super::theme::cursor_spans;
 use super::Theme;
-use crate::app::snapshot_dialog::{Field, SnapshotDialog};
+use crate::app::dialogs::create::{Field, SnapshotDialog};
 use crate::app::App;
 
 const LABEL: usize = 14;
@@ -318,7 +318,7 @@ mod tests {
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
-    use crate::app::snapshot_dialog::{self, Field};
+    use crate::app::dialogs::create::{self as snapshot_dialog, Field};
     use crate::app::{App, Msg, Overlay};
     use crate::libvirt::jobs::Job;
     use crate::libvirt::worker::Event;

@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::columns::{fit, Column};
 use super::{snapshot_detail, Theme};
-use crate::app::snapshot_view::{age, layout, local_time, SnapshotView};
+use crate::app::snapshots::{age, layout, local_time, SnapshotView};
 use crate::app::App;
 use crate::model::snapshot::{
     SnapshotInfo, SnapshotLocation, SnapshotState, SnapshotTree, TreeRow,

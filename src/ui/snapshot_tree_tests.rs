@@ -134,7 +134,7 @@ fn opened(data: DomainSnapshots, width: u16, height: u16) -> App {
     app
 }
 
-fn view(app: &App) -> &crate::app::snapshot_view::SnapshotView {
+fn view(app: &App) -> &crate::app::snapshots::SnapshotView {
     match &app.screen {
         Screen::Snapshots(v) => v,
         _ => panic!("not on the snapshot screen"),

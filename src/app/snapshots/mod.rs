@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use time::{OffsetDateTime, UtcOffset};
 
-use super::snapshot_dialogs::{self, DeleteDialog, DescribeDialog, RevertDialog};
+use super::dialogs::existing::{
+    self as snapshot_dialogs, DeleteDialog, DescribeDialog, RevertDialog,
+};
 use super::{Action, App, Command, Overlay, Screen};
 use crate::libvirt::snapshots::DomainSnapshots;
 use crate::model::inventory::DomainInfo;
@@ -111,7 +113,8 @@ impl SnapshotView {
     }
 
     pub fn keep_visible(&mut self, page: usize) {
-        self.offset = super::list::scroll_offset(self.selected, self.offset, self.rows.len(), page);
+        self.offset =
+            super::domains::list::scroll_offset(self.selected, self.offset, self.rows.len(), page);
     }
 }
 

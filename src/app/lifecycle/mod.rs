@@ -4,7 +4,7 @@
 //! does not apply; the row shows the transition while the job runs, and the final state comes
 //! from libvirt when the worker re-reads the row.
 
-use super::confirm::{Confirm, ConfirmAction};
+use super::dialogs::confirm::{Confirm, ConfirmAction};
 use super::{Action, App, Command, Screen};
 use crate::libvirt::console::{ConsoleEnd, ConsoleError, ConsoleHandle};
 use crate::libvirt::jobs::lifecycle::{self, LifecycleAction, DEFAULT_SHUTDOWN_TIMEOUT};

@@ -1,11 +1,11 @@
 //! The revert, delete and edit-description dialogs of the snapshot view, and the XML pane's
 //! keys. Each dialog is plain data; Enter turns it into a job.
 
-use super::text_field::TextField;
+use crate::app::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::snapshot_view::{local_time, view};
-use super::{App, Command, Overlay};
+use crate::app::snapshots::{local_time, view};
+use crate::app::{App, Command, Overlay};
 use crate::libvirt::jobs::delete::DeleteJob;
 use crate::libvirt::jobs::describe::DescribeJob;
 use crate::libvirt::jobs::revert::RevertJob;
@@ -64,7 +64,7 @@ impl RevertDialog {
                 .unwrap_or_default(),
             _ => CreateAbility::default(),
         };
-        let base = super::snapshot_view::safety_base_name(i64::try_from(app.now).unwrap_or(0));
+        let base = crate::app::snapshots::safety_base_name(i64::try_from(app.now).unwrap_or(0));
         let safety_name = layout
             .as_ref()
             .map_or(base.clone(), |l| l.unique_name(&base));
@@ -227,7 +227,7 @@ impl DescribeDialog {
         Self {
             domain: domain.to_string(),
             snapshot: info.name.clone(),
-            text: TextField::new(text.clone(), super::snapshot_dialog::MAX_DESCRIPTION),
+            text: TextField::new(text.clone(), crate::app::dialogs::create::MAX_DESCRIPTION),
             original: text,
         }
     }
@@ -240,7 +240,7 @@ pub fn create_hook(app: &mut App) -> Vec<Command> {
     };
     let domain = v.domain.clone();
     let existing = v.tree.snapshots().iter().map(|s| s.name.clone()).collect();
-    super::snapshot_dialog::open_from_view(app, &domain, existing)
+    crate::app::dialogs::create::open_from_view(app, &domain, existing)
 }
 
 pub fn on_revert_key(app: &mut App, key: KeyEvent) -> Vec<Command> {

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::text_field::TextField;
+use crate::app::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Command, Overlay};
+use crate::app::{App, Command, Overlay};
 use crate::libvirt::jobs::remedy::{EditDefinitionJob, StopSnapshotStartJob};
 use crate::libvirt::jobs::snapshot_create::{human_bytes, CreateJob};
 use crate::libvirt::jobs::Job;
@@ -179,7 +179,7 @@ pub fn open(
     } else {
         Vec::new()
     };
-    let layout = super::snapshot_view::view(app)
+    let layout = crate::app::snapshots::view(app)
         .filter(|v| v.domain == domain)
         .and_then(|v| v.data.storage.as_deref())
         .map(|f| Box::new(Layout::new(f)));
@@ -216,7 +216,7 @@ pub fn open(
 /// `<vm>-YYYYMMDD-HHMMSS` in local time, valid whatever the domain's name
 /// (`model::snapshot::default_name`).
 pub fn default_name(domain: &str, now: u64) -> String {
-    let stamp = super::snapshot_view::local_time(i64::try_from(now).unwrap_or(0), true);
+    let stamp = crate::app::snapshots::local_time(i64::try_from(now).unwrap_or(0), true);
     let compact: String = stamp
         .chars()
         .filter_map(|c| match c {

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::{App, Command, Overlay};
+use crate::app::{App, Command, Overlay};
 use crate::libvirt::jobs::Job;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +52,10 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
             if clear_marks {
                 app.list.marked.clear();
             }
-            super::lifecycle::start_jobs(app, jobs)
+            crate::app::lifecycle::start_jobs(app, jobs)
         }
-        ConfirmAction::ForceConsole { domain } => super::lifecycle::open_console(app, domain, true),
+        ConfirmAction::ForceConsole { domain } => {
+            crate::app::lifecycle::open_console(app, domain, true)
+        }
     }
 }
