@@ -114,7 +114,7 @@ enum SnapshotCmd {
 fn main() -> ExitCode {
     virtsnap::libvirt::connection::route_libvirt_logs();
     // Before any thread exists: the time zone cannot be read safely later.
-    virtsnap::app::snapshots::init_local_offset();
+    virtsnap::app::snapshot_view::init_local_offset();
     let args = Args::parse();
     let log_guard = init_logging(&args.log_level);
     // A bad file is reported, never fatal to the TUI: it starts with the defaults and shows

@@ -5,7 +5,7 @@ pub mod domains;
 mod jobs;
 pub mod keys;
 pub mod lifecycle;
-pub mod snapshots;
+pub mod snapshot_view;
 pub mod text_field;
 
 pub use domains::list::DomainList;
@@ -77,7 +77,7 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
     Domains,
-    Snapshots(Box<snapshots::SnapshotView>),
+    Snapshots(Box<snapshot_view::SnapshotView>),
 }
 
 /// A dialog or pane drawn over the screen; it takes the keys while open.
@@ -234,8 +234,8 @@ impl App {
         if command && action == Some(Action::Refresh) {
             return self.refresh();
         }
-        if snapshots::view(self).is_some_and(|v| v.filter_editing) {
-            return snapshots::on_filter_key(self, key);
+        if snapshot_view::view(self).is_some_and(|v| v.filter_editing) {
+            return snapshot_view::on_filter_key(self, key);
         }
         self.status = None;
         let Some(action) = action else {
@@ -252,7 +252,7 @@ impl App {
             Action::Quit => vec![Command::Quit],
             _ => match self.screen {
                 Screen::Domains => self.on_domains_action(action),
-                Screen::Snapshots(_) => snapshots::on_action(self, action),
+                Screen::Snapshots(_) => snapshot_view::on_action(self, action),
             },
         }
     }
@@ -261,7 +261,7 @@ impl App {
     fn refresh(&mut self) -> Vec<Command> {
         self.status = Some("refreshing...".into());
         let mut cmds = vec![Command::Refresh];
-        cmds.extend(snapshots::reload_if_showing(self, None));
+        cmds.extend(snapshot_view::reload_if_showing(self, None));
         cmds
     }
 
@@ -307,7 +307,7 @@ impl App {
             Action::ClearFilter if !self.list.filter.is_empty() => {
                 self.list.set_filter(String::new())
             }
-            Action::Open => return snapshots::open(self),
+            Action::Open => return snapshot_view::open(self),
             Action::Down => self.list.move_by(1, page),
             Action::Up => self.list.move_by(-1, page),
             Action::First => self.list.move_to(0, page),
@@ -433,7 +433,7 @@ impl App {
                 self.list.keep_visible(self.page_rows());
             }
             Event::DomainDetails(rows) => {
-                let reload = snapshots::changed_elsewhere(self, &rows);
+                let reload = snapshot_view::changed_elsewhere(self, &rows);
                 self.list.merge(rows);
                 return reload;
             }
@@ -442,10 +442,10 @@ impl App {
                 if self.status.as_deref() == Some("refreshing...") {
                     self.status = None;
                 }
-                return snapshots::reload_if_showing(self, None);
+                return snapshot_view::reload_if_showing(self, None);
             }
             Event::Snapshots { domain, result } => {
-                snapshots::on_loaded(self, &domain, result.map(|b| *b))
+                snapshot_view::on_loaded(self, &domain, result.map(|b| *b))
             }
             Event::Notice(text) => self.status = Some(text),
             Event::ConsoleOpened(handle) => return lifecycle::on_console_opened(self, handle),
@@ -473,7 +473,7 @@ impl App {
                         self.status = Some(text);
                     }
                     if let Some(domain) = job.domain.as_deref() {
-                        return snapshots::reload_if_showing(self, Some(domain));
+                        return snapshot_view::reload_if_showing(self, Some(domain));
                     }
                 }
             }

@@ -2,10 +2,10 @@
 //! children), as text or as a JSON array.
 
 use super::{print_out, CliError, Target};
-use crate::app::snapshots::{age, local_time};
+use crate::app::snapshot_view::{age, local_time};
 use crate::libvirt::{open, snapshots};
 use crate::model::snapshot::SnapshotTree;
-use crate::ui::snapshot_tree::tree_prefix;
+use crate::ui::snapshot_view::tree::tree_prefix;
 
 /// Reads a domain's snapshots into the tree the TUI shows.
 pub fn read_tree(target: &Target, domain: &str) -> Result<SnapshotTree, CliError> {

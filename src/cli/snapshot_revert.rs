@@ -11,7 +11,7 @@ use serde::Serialize;
 use virt::connect::Connect;
 
 use super::{print_out, CliError, Target};
-use crate::app::snapshots::safety_base_name;
+use crate::app::snapshot_view::safety_base_name;
 use crate::libvirt::jobs::revert::{self, RevertError, RevertJob};
 use crate::libvirt::jobs::{JobContext, JobControl, JobUpdate};
 use crate::libvirt::open;

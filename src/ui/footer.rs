@@ -110,5 +110,5 @@ pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// A snapshot is selected to revert to (the dialog says whether and how it can be done).
 fn revert_allowed(app: &App) -> bool {
-    crate::app::snapshots::view(app).is_some_and(|v| v.selected_info().is_some())
+    crate::app::snapshot_view::view(app).is_some_and(|v| v.selected_info().is_some())
 }

@@ -179,7 +179,7 @@ pub fn open(
     } else {
         Vec::new()
     };
-    let layout = crate::app::snapshots::view(app)
+    let layout = crate::app::snapshot_view::view(app)
         .filter(|v| v.domain == domain)
         .and_then(|v| v.data.storage.as_deref())
         .map(|f| Box::new(Layout::new(f)));
@@ -216,7 +216,7 @@ pub fn open(
 /// `<vm>-YYYYMMDD-HHMMSS` in local time, valid whatever the domain's name
 /// (`model::snapshot::default_name`).
 pub fn default_name(domain: &str, now: u64) -> String {
-    let stamp = crate::app::snapshots::local_time(i64::try_from(now).unwrap_or(0), true);
+    let stamp = crate::app::snapshot_view::local_time(i64::try_from(now).unwrap_or(0), true);
     let compact: String = stamp
         .chars()
         .filter_map(|c| match c {

@@ -4,7 +4,7 @@
 use crate::app::text_field::TextField;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::snapshots::{local_time, view};
+use crate::app::snapshot_view::{local_time, view};
 use crate::app::{App, Command, Overlay};
 use crate::libvirt::jobs::delete::DeleteJob;
 use crate::libvirt::jobs::describe::DescribeJob;
@@ -64,7 +64,7 @@ impl RevertDialog {
                 .unwrap_or_default(),
             _ => CreateAbility::default(),
         };
-        let base = crate::app::snapshots::safety_base_name(i64::try_from(app.now).unwrap_or(0));
+        let base = crate::app::snapshot_view::safety_base_name(i64::try_from(app.now).unwrap_or(0));
         let safety_name = layout
             .as_ref()
             .map_or(base.clone(), |l| l.unique_name(&base));
