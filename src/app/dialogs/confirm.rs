@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::app::{App, Command, Overlay};
+use crate::app::{App, Overlay};
 use crate::libvirt::jobs::Job;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,29 +33,21 @@ impl App {
     }
 }
 
-/// Keys while a confirmation is open. Other keys wait, so a stray key never decides.
-pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
+/// Keys while a confirmation is open: `y` closes it and returns the action for the caller to
+/// run (this file knows no feature), `n`/Esc closes it. Other keys wait, so a stray key never
+/// decides.
+pub fn on_key(app: &mut App, key: KeyEvent) -> Option<ConfirmAction> {
     let yes = match key.code {
         KeyCode::Char('y') | KeyCode::Char('Y') => true,
         KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => false,
-        _ => return Vec::new(),
+        _ => return None,
     };
     let Some(Overlay::Confirm(confirm)) = app.overlay.take() else {
-        return Vec::new();
+        return None;
     };
     if !yes {
         app.status = Some("cancelled: nothing was changed".into());
-        return Vec::new();
+        return None;
     }
-    match confirm.action {
-        ConfirmAction::Jobs { jobs, clear_marks } => {
-            if clear_marks {
-                app.list.marked.clear();
-            }
-            crate::app::lifecycle::start_jobs(app, jobs)
-        }
-        ConfirmAction::ForceConsole { domain } => {
-            crate::app::lifecycle::open_console(app, domain, true)
-        }
-    }
+    Some(confirm.action)
 }
