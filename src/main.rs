@@ -13,7 +13,7 @@ use virtsnap::cli::{self, CliError, Target};
 use virtsnap::config::{self, Config};
 use virtsnap::libvirt::worker::WorkerOptions;
 use virtsnap::libvirt::ConnectOptions;
-use virtsnap::tui::{self, TuiOptions};
+use virtsnap::tui::{self, TuiHost, TuiOptions};
 use virtsnap::ui::Theme;
 
 #[derive(Debug, Parser)]
@@ -132,21 +132,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let hosts = config::resolve_hosts(&args.connect, &config);
-    if hosts.len() > 1 {
-        eprintln!(
-            "virtsnap: {} hosts given; this version connects to one at a time",
-            hosts.len()
-        );
-        return ExitCode::from(2);
-    }
-    let connect = ConnectOptions {
-        uri: hosts.into_iter().next().and_then(|h| h.uri),
-        readonly: args.readonly,
-    };
+    let targets = config::resolve_hosts(&args.connect, &config);
+    let hosts: Vec<(String, ConnectOptions)> = config::host_names(&targets)
+        .into_iter()
+        .zip(targets)
+        .map(|(name, t)| {
+            let connect = ConnectOptions {
+                uri: t.uri,
+                readonly: args.readonly,
+            };
+            (name, connect)
+        })
+        .collect();
     let code = match args.command {
-        None => run_tui(&args, &config, keys, config_error, connect),
-        Some(cmd) => run_command(cmd, &config, Target { connect }),
+        None => run_tui(&args, &config, keys, config_error, hosts),
+        Some(cmd) => run_command(cmd, &config, hosts),
     };
     drop(log_guard);
     code
@@ -157,18 +157,24 @@ fn run_tui(
     config: &Config,
     keys: KeyMap,
     config_error: Option<String>,
-    connect: ConnectOptions,
+    hosts: Vec<(String, ConnectOptions)>,
 ) -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("virtsnap: error: {e}");
         return ExitCode::from(1);
     }
     let opts = TuiOptions {
-        worker: WorkerOptions {
-            connect,
-            demo: args.demo,
-            refresh_every: Duration::from_secs(args.refresh.max(1)),
-        },
+        hosts: hosts
+            .into_iter()
+            .map(|(name, connect)| TuiHost {
+                name,
+                worker: WorkerOptions {
+                    connect,
+                    demo: args.demo,
+                    refresh_every: Duration::from_secs(args.refresh.max(1)),
+                },
+            })
+            .collect(),
         theme: Theme::detect(args.ascii || config.ascii, args.no_color || !config.color),
         shutdown_timeout: args
             .shutdown_timeout
@@ -185,10 +191,29 @@ fn run_tui(
     }
 }
 
-fn run_command(cmd: Cmd, config: &Config, target: Target) -> ExitCode {
+fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) -> ExitCode {
+    let fleet = cli::Fleet {
+        hosts: hosts.clone(),
+    };
+    // list and check read every host; the other commands change one domain on one host.
+    let several = !matches!(cmd, Cmd::List { .. } | Cmd::Check { .. }) && hosts.len() > 1;
+    if several {
+        let names: Vec<&str> = hosts.iter().map(|(n, _)| n.as_str()).collect();
+        eprintln!(
+            "virtsnap: this command acts on one host; choose it with -c NAME or -c URI \
+             (hosts: {})",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let Some((_, connect)) = hosts.into_iter().next() else {
+        eprintln!("virtsnap: no host to connect to");
+        return ExitCode::from(2);
+    };
+    let target = Target { connect };
     let result: Result<(), CliError> = match cmd {
-        Cmd::List { json } => cli::list::run(&target, json),
-        Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
+        Cmd::List { json } => cli::list::run(&fleet, json),
+        Cmd::Check { domain, json } => cli::check::run(&fleet, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
         Cmd::Shutdown(mut a) => {
             a.timeout.get_or_insert(config.shutdown_timeout.as_secs());

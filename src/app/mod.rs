@@ -3,6 +3,7 @@
 pub mod dialogs;
 pub mod domains;
 mod events;
+pub mod hosts;
 mod jobs;
 pub mod keys;
 pub mod lifecycle;
@@ -13,6 +14,7 @@ pub mod time;
 pub use domains::list::DomainList;
 use domains::prompt::InputOutcome;
 pub use domains::prompt::{InputKind, InputLine};
+pub use hosts::{Connection, HostState, Hosts};
 pub use jobs::{JobState, Jobs};
 pub use keys::{Action, KeyMap, View};
 
@@ -22,6 +24,7 @@ use dialogs::confirm::ConfirmAction;
 
 use crate::libvirt::jobs::{Job, JobControl, JobId};
 use crate::libvirt::worker::Event;
+pub use crate::model::inventory::HostId;
 use crate::model::inventory::HostInfo;
 
 /// Smallest terminal the views are laid out for; below it a message asks for more room.
@@ -31,50 +34,42 @@ pub const MIN_HEIGHT: u16 = 12;
 /// Rows the header, table heading, status and footer take; the rest shows domains.
 pub const CHROME_ROWS: u16 = 8;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Connection {
-    Connecting {
-        uri: String,
-    },
-    Connected,
-    /// The first connection failed.
-    Failed {
-        message: String,
-    },
-    /// Not connected now (lost, or still failing); the last known list stays on screen,
-    /// read-only, and the next attempt is `retry_in` seconds away.
-    Lost {
-        reason: String,
-        retry_in: u64,
-    },
-}
-
-/// What `update` asks the outside world to do.
+/// What `update` asks the outside world to do. Everything about a domain goes to the worker
+/// of the domain's own host.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
+    /// Re-read every domain of every host.
     Refresh,
     RefreshDomain {
+        host: HostId,
         name: String,
     },
     LoadSnapshots {
+        host: HostId,
         domain: String,
     },
     StartJob {
+        host: HostId,
         id: JobId,
         job: Job,
     },
     Control {
+        host: HostId,
         id: JobId,
         control: JobControl,
     },
     /// Ask the worker to open a domain's console (`force` takes it over).
     OpenConsole {
+        host: HostId,
         domain: String,
         force: bool,
     },
-    /// Hand the terminal to an open console until the user detaches.
-    AttachConsole(crate::libvirt::console::ConsoleHandle),
+    /// Hand the terminal to an open console (of a domain on `host`) until the user detaches.
+    AttachConsole {
+        host: HostId,
+        handle: crate::libvirt::console::ConsoleHandle,
+    },
 }
 
 /// The full-screen view under any overlay.
@@ -115,13 +110,15 @@ pub enum Msg {
         width: u16,
         height: u16,
     },
-    Worker(Event),
+    /// What a host's worker reported.
+    Worker(HostId, Event),
     /// The clock, in Unix seconds: sent once a second while jobs run, and before keys.
     Tick {
         now: u64,
     },
     /// Back from an attached console.
     ConsoleEnded {
+        host: HostId,
         domain: String,
         end: Result<crate::libvirt::console::ConsoleEnd, String>,
     },
@@ -129,15 +126,13 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
-    pub connection: Connection,
-    pub host: Option<HostInfo>,
+    /// Every host, each with its own worker; rows carry the `HostId` of theirs.
+    pub hosts: Hosts,
     pub list: DomainList,
     /// One line for the user: the last notice or error, cleared by the next key.
     pub status: Option<String>,
     pub width: u16,
     pub height: u16,
-    /// Set once a refresh completed, so "no domains" is not claimed while still listing.
-    pub listed: bool,
     pub screen: Screen,
     pub overlay: Option<Overlay>,
     pub jobs: Jobs,
@@ -151,15 +146,27 @@ pub struct App {
 }
 
 impl App {
+    /// One host, labelled `uri_label` until it connects.
     pub fn new(uri_label: String, width: u16, height: u16) -> Self {
+        Self::with_hosts(vec![(uri_label.clone(), uri_label)], width, height)
+    }
+
+    /// Several hosts, as (name, URI label) in `HostId` order.
+    pub fn with_hosts(hosts: Vec<(String, String)>, width: u16, height: u16) -> Self {
+        let hosts = Hosts {
+            all: hosts
+                .into_iter()
+                .map(|(name, uri)| HostState::new(name, uri))
+                .collect(),
+        };
+        let mut list = DomainList::default();
+        list.set_hosts(hosts.all.iter().map(|h| h.name.clone()).collect());
         Self {
-            connection: Connection::Connecting { uri: uri_label },
-            host: None,
-            list: DomainList::default(),
+            hosts,
+            list,
             status: None,
             width,
             height,
-            listed: false,
             screen: Screen::Domains,
             overlay: None,
             jobs: Jobs::default(),
@@ -201,12 +208,12 @@ impl App {
                 self.list.keep_visible(self.page_rows());
                 Vec::new()
             }
-            Msg::Worker(event) => self.on_worker(event),
+            Msg::Worker(host, event) => self.on_worker(host, event),
             Msg::Tick { now } => {
                 self.now = now;
                 Vec::new()
             }
-            Msg::ConsoleEnded { domain, end } => {
+            Msg::ConsoleEnded { domain, end, .. } => {
                 lifecycle::on_console_ended(self, &domain, end);
                 Vec::new()
             }
@@ -265,7 +272,7 @@ impl App {
     fn refresh(&mut self) -> Vec<Command> {
         self.status = Some("refreshing...".into());
         let mut cmds = vec![Command::Refresh];
-        cmds.extend(snapshot_view::reload_if_showing(self, None));
+        cmds.extend(snapshot_view::reload_if_showing(self, None, None));
         cmds
     }
 
@@ -332,7 +339,9 @@ impl App {
             _ => return Vec::new(),
         };
         self.jobs.answered(id);
+        let host = self.jobs.get(id).map(|j| j.host).unwrap_or_default();
         vec![Command::Control {
+            host,
             id,
             control: JobControl::Answer(answer),
         }]
@@ -352,8 +361,8 @@ impl App {
                     }
                     lifecycle::start_jobs(self, jobs)
                 }
-                Some(ConfirmAction::ForceConsole { domain }) => {
-                    lifecycle::open_console(self, domain, true)
+                Some(ConfirmAction::ForceConsole { host, domain }) => {
+                    lifecycle::open_console(self, host, domain, true)
                 }
                 None => Vec::new(),
             },
@@ -387,6 +396,7 @@ impl App {
             Some(job) => {
                 self.status = Some(format!("asking '{}' to cancel...", job.title));
                 vec![Command::Control {
+                    host: job.host,
                     id: job.id,
                     control: JobControl::Cancel,
                 }]
@@ -398,33 +408,34 @@ impl App {
         }
     }
 
-    /// Why a mutating action cannot run now, if it cannot: a read-only connection, or no
-    /// connection at all. Mutating keys show this in the status line and do nothing else.
-    pub fn mutation_refused(&self) -> Option<String> {
-        match &self.connection {
-            Connection::Connected => {}
-            Connection::Connecting { .. } => return Some("not connected yet".into()),
-            Connection::Failed { message } => return Some(format!("not connected: {message}")),
-            Connection::Lost { reason, .. } => {
-                return Some(format!(
-                    "not connected to libvirt ({reason}); nothing was changed"
-                ))
-            }
-        }
-        match &self.host {
-            Some(h) if h.readonly => {
-                Some("the connection is read-only (--readonly): nothing can be changed".into())
-            }
-            _ => None,
+    /// The host the keys act on now: the snapshot view's, else the selected row's.
+    pub fn target_host(&self) -> HostId {
+        match &self.screen {
+            Screen::Snapshots(v) => v.host,
+            Screen::Domains => self.list.selected_row().map(|r| r.host).unwrap_or_default(),
         }
     }
 
-    /// Registers a job and returns the command that starts it.
-    pub fn start_job(&mut self, job: Job) -> Command {
-        let id = self.jobs.start(&job, self.now);
-        Command::StartJob { id, job }
+    /// What libvirt said about host `id`.
+    pub fn host(&self, id: HostId) -> Option<&HostInfo> {
+        self.hosts.info(id)
+    }
+
+    /// Why a mutating action on the target host cannot run now, if it cannot: a read-only
+    /// connection, or no connection at all. Mutating keys show this in the status line and
+    /// do nothing else.
+    pub fn mutation_refused(&self) -> Option<String> {
+        self.hosts.mutation_refused(self.target_host())
+    }
+
+    /// Registers a job on `host` and returns the command that starts it on that host's worker.
+    pub fn start_job(&mut self, host: HostId, job: Job) -> Command {
+        let id = self.jobs.start(host, &job, self.now);
+        Command::StartJob { host, id, job }
     }
 }
 
+#[cfg(test)]
+mod hosts_tests;
 #[cfg(test)]
 mod tests;

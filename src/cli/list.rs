@@ -4,13 +4,15 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use super::{print_out, CliError, Target};
-use crate::libvirt::{inventory, open};
+use super::{print_out, CliError, Fleet};
+use crate::libvirt::{inventory, open, ConnectOptions};
 use crate::model::inventory::{DomainInfo, HostInfo};
 use crate::model::{CpuMode, DomainState};
 
 #[derive(Debug, Serialize)]
 pub struct ListEntry {
+    /// The host's name (`[[host]]` name, or made from its URI): which connection this is.
+    pub host: String,
     pub name: String,
     pub uuid: String,
     pub state: Option<DomainState>,
@@ -40,7 +42,7 @@ pub struct MemorySnapshotEntry {
 }
 
 impl ListEntry {
-    pub fn of(row: &DomainInfo, host: &HostInfo) -> Self {
+    pub fn of(host_name: &str, row: &DomainInfo, host: &HostInfo) -> Self {
         let badge = row.cpu_badge(Some(&host.capabilities));
         let cpu = badge.map(|b| {
             let configured = row.persistent.as_ref().or(row.live.as_ref());
@@ -59,6 +61,7 @@ impl ListEntry {
             applicable: v.memory.applicable,
         });
         Self {
+            host: host_name.to_string(),
             name: row.name.clone(),
             uuid: row.uuid.clone(),
             state: row.state,
@@ -73,10 +76,10 @@ impl ListEntry {
     }
 }
 
-/// Reads every domain with the same overlapping calls the TUI uses.
-pub fn collect(target: &Target) -> Result<(HostInfo, Vec<DomainInfo>), CliError> {
-    let conn = open(&target.connect)?;
-    let host = inventory::host_info(&conn, target.connect.readonly, None)?;
+/// Reads every domain of one host with the same overlapping calls the TUI uses.
+pub fn collect(connect: &ConnectOptions) -> Result<(HostInfo, Vec<DomainInfo>), CliError> {
+    let conn = open(connect)?;
+    let host = inventory::host_info(&conn, connect.readonly, None)?;
     let rows = inventory::list_domains(&conn)?;
     let filled = Mutex::new(Vec::with_capacity(rows.len()));
     inventory::fetch_all(rows, inventory::FETCH_THREADS, 256, &|batch| {
@@ -91,19 +94,38 @@ pub fn collect(target: &Target) -> Result<(HostInfo, Vec<DomainInfo>), CliError>
     Ok((host, rows))
 }
 
-pub fn run(target: &Target, json: bool) -> Result<(), CliError> {
-    let (host, rows) = collect(target)?;
-    let entries: Vec<ListEntry> = rows.iter().map(|r| ListEntry::of(r, &host)).collect();
+/// Every host's domains, read at once, in host order. With one host a failure is the error;
+/// with several, the hosts that answered are printed, each failure goes to stderr naming its
+/// host, and the exit code is 1.
+pub fn run(fleet: &Fleet, json: bool) -> Result<(), CliError> {
+    let mut entries = Vec::new();
+    let mut failed = Vec::new();
+    for (name, result) in fleet.read_all(collect) {
+        match result {
+            Ok((host, rows)) => entries.extend(rows.iter().map(|r| ListEntry::of(&name, r, &host))),
+            Err(e) if !fleet.several() => return Err(e),
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
     if json {
         let mut text = serde_json::to_string_pretty(&entries)?;
         text.push('\n');
-        return print_out(&text);
+        print_out(&text)?;
+    } else {
+        print_out(&render_text(&entries, fleet.several()))?;
     }
-    print_out(&render_text(&entries))
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(CliError::Runtime(format!(
+            "not listed: {}",
+            failed.join("; ")
+        ))),
+    }
 }
 
-fn render_text(entries: &[ListEntry]) -> String {
-    let mut table: Vec<[String; 7]> = vec![[
+fn render_text(entries: &[ListEntry], with_host: bool) -> String {
+    let mut table: Vec<[String; 8]> = vec![[
+        "HOST".into(),
         "NAME".into(),
         "STATE".into(),
         "CPU".into(),
@@ -143,6 +165,7 @@ fn render_text(entries: &[ListEntry]) -> String {
             Some(_) => "blocked",
         };
         table.push([
+            e.host.clone(),
             e.name.clone(),
             e.state.map_or("?", |s| s.label()).to_string(),
             cpu,
@@ -152,17 +175,20 @@ fn render_text(entries: &[ListEntry]) -> String {
             e.current_snapshot.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; 8];
     for row in &table {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
+    // HOST only with several hosts: one host's table looks as it always did.
+    let skip = usize::from(!with_host);
     for row in &table {
         let line: Vec<String> = row
             .iter()
             .zip(widths)
+            .skip(skip)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
         out.push_str(line.join("  ").trim_end());

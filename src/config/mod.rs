@@ -184,6 +184,49 @@ pub fn resolve_hosts(connect: &[String], config: &Config) -> Vec<HostTarget> {
         .collect()
 }
 
+/// Each host's name for the HOST column and the JSON: its `[[host]]` name, else one made from
+/// its URI (the host part, `127.0.0.1:2222` with a port; `local` for `qemu:///system`; else
+/// the path's last part without `.xml`, `default` for `test:///default`). A name given twice
+/// gets `-2`, `-3` added, so every row's host can be told apart.
+pub fn host_names(targets: &[HostTarget]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(targets.len());
+    for t in targets {
+        let base = t
+            .name
+            .clone()
+            .unwrap_or_else(|| name_from_uri(t.uri.as_deref()));
+        let mut name = base.clone();
+        let mut n = 1;
+        while names.contains(&name) {
+            n += 1;
+            name = format!("{base}-{n}");
+        }
+        names.push(name);
+    }
+    names
+}
+
+fn name_from_uri(uri: Option<&str>) -> String {
+    let Some(uri) = uri else {
+        return "default".into();
+    };
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if !host.is_empty() {
+        return host.to_string();
+    }
+    if path == "/system" {
+        return "local".into();
+    }
+    let last = path
+        .rsplit('/')
+        .find(|p| !p.is_empty())
+        .unwrap_or("default");
+    last.strip_suffix(".xml").unwrap_or(last).to_string()
+}
+
 /// A host to connect to, before its name is settled (a `-c` URI has none yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostTarget {

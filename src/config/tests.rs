@@ -234,3 +234,35 @@ fn command_line_hosts_replace_the_files_and_may_name_them() {
         }]
     );
 }
+
+#[test]
+fn hosts_without_a_name_are_named_from_their_uri_and_never_twice_alike() {
+    let t = |name: Option<&str>, uri: Option<&str>| HostTarget {
+        name: name.map(str::to_string),
+        uri: uri.map(str::to_string),
+    };
+    let names = host_names(&[
+        t(None, Some("qemu+ssh://root@hv01.example.org/system")),
+        t(
+            None,
+            Some("qemu+ssh://root@127.0.0.1:2222/system?keyfile=/k"),
+        ),
+        t(None, Some("qemu:///system")),
+        t(None, Some("test:///tmp/x/rack-a.xml")),
+        t(None, Some("test:///default")),
+        t(Some("local"), Some("qemu+tcp://x/system")),
+        t(None, None),
+    ]);
+    assert_eq!(
+        names,
+        [
+            "hv01.example.org",
+            "127.0.0.1:2222",
+            "local",
+            "rack-a",
+            "default",
+            "local-2",
+            "default-2"
+        ]
+    );
+}

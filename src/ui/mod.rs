@@ -82,6 +82,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 }
 
 #[cfg(test)]
+mod hosts_tests;
+#[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::app::{App, Overlay};
 use crate::libvirt::jobs::Job;
+use crate::model::inventory::HostId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
@@ -21,10 +22,13 @@ pub struct Confirm {
 /// What `y` does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfirmAction {
-    /// Start these jobs; `clear_marks` when they came from the marked rows.
-    Jobs { jobs: Vec<Job>, clear_marks: bool },
+    /// Start these jobs, each on its host; `clear_marks` when they came from the marked rows.
+    Jobs {
+        jobs: Vec<(HostId, Job)>,
+        clear_marks: bool,
+    },
     /// Open a domain's console, taking it over from another client.
-    ForceConsole { domain: String },
+    ForceConsole { host: HostId, domain: String },
 }
 
 impl App {

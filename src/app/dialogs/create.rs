@@ -12,6 +12,7 @@ use crate::libvirt::jobs::remedy::{EditDefinitionJob, StopSnapshotStartJob};
 use crate::libvirt::jobs::snapshot_create::{human_bytes, CreateJob};
 use crate::libvirt::jobs::Job;
 use crate::libvirt::storage::uri_is_local;
+use crate::model::inventory::HostId;
 use crate::model::remedy::DefinitionEdit;
 use crate::model::snapshot::{validate_name, SnapshotLocation, SnapshotPlan};
 use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
@@ -53,6 +54,8 @@ impl RemedyAction {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotDialog {
+    /// The host the domain is on: the job goes to its worker.
+    pub host: HostId,
     pub domain: String,
     pub state: DomainState,
     /// The configuration in effect (live when running): disks, memory size, agent.
@@ -90,11 +93,12 @@ pub struct SnapshotDialog {
 /// `free` measures a directory's free bytes; injected so `update` stays free of I/O in tests.
 pub fn open(
     app: &mut App,
+    host_id: HostId,
     domain: &str,
     existing: Vec<String>,
     free: &dyn Fn(&Path) -> Option<u64>,
 ) -> Vec<Command> {
-    let Some(host) = app.host.as_ref() else {
+    let Some(host) = app.host(host_id) else {
         app.status = Some("not connected yet".into());
         return Vec::new();
     };
@@ -105,13 +109,13 @@ pub fn open(
         );
         return Vec::new();
     }
-    if app.jobs.is_busy(domain) {
+    if app.jobs.is_busy(host_id, domain) {
         app.status = Some(format!(
             "a job is still running on {domain}: wait for it to finish"
         ));
         return Vec::new();
     }
-    let Some(row) = app.list.rows.iter().find(|r| r.name == domain) else {
+    let Some(row) = app.list.row(host_id, domain) else {
         app.status = Some(format!("{domain} is not in the list any more"));
         return Vec::new();
     };
@@ -180,13 +184,15 @@ pub fn open(
         Vec::new()
     };
     let layout = crate::app::snapshot_view::view(app)
-        .filter(|v| v.domain == domain)
+        .filter(|v| v.host == host_id && v.domain == domain)
         .and_then(|v| v.data.storage.as_deref())
         .map(|f| Box::new(Layout::new(f)));
     let load = vec![Command::LoadSnapshots {
+        host: host_id,
         domain: domain.to_owned(),
     }];
     let dialog = SnapshotDialog {
+        host: host_id,
         domain: domain.to_owned(),
         state,
         name: TextField::new(default_name(domain, app.now), MAX_NAME),
@@ -342,7 +348,7 @@ impl SnapshotDialog {
             lines.push((format!("Note: {w}"), true));
         }
         if !self.local {
-            lines.push(("Free space: unknown (the host is remote)".into(), false));
+            lines.push(("Free space: unknown on a remote host".into(), false));
             return lines;
         }
         let mut dirs: Vec<&Path> = plan
@@ -521,18 +527,20 @@ fn submit(app: &mut App) -> Vec<Command> {
         Job::EditDefinition(_) => "review the change and answer y or n".to_owned(),
         _ => format!("started: {}", job.title()),
     };
+    let host = d.host;
     app.overlay = None;
     app.status = Some(note);
-    vec![app.start_job(job)]
+    vec![app.start_job(host, job)]
 }
 
 /// `s` on the domain list: the selected domain; its snapshot names are checked by the job.
 pub fn open_from_list(app: &mut App) -> Vec<Command> {
-    let Some(name) = app.list.selected_row().map(|r| r.name.clone()) else {
+    let Some((host, name)) = app.list.selected_row().map(|r| (r.host, r.name.clone())) else {
         return Vec::new();
     };
     open(
         app,
+        host,
         &name,
         Vec::new(),
         &crate::libvirt::jobs::snapshot_create::free_bytes,
@@ -540,9 +548,15 @@ pub fn open_from_list(app: &mut App) -> Vec<Command> {
 }
 
 /// `s` in a domain's snapshot view, which knows the existing names.
-pub fn open_from_view(app: &mut App, domain: &str, existing: Vec<String>) -> Vec<Command> {
+pub fn open_from_view(
+    app: &mut App,
+    host: HostId,
+    domain: &str,
+    existing: Vec<String>,
+) -> Vec<Command> {
     open(
         app,
+        host,
         domain,
         existing,
         &crate::libvirt::jobs::snapshot_create::free_bytes,

@@ -10,6 +10,7 @@ use crate::libvirt::jobs::delete::DeleteJob;
 use crate::libvirt::jobs::describe::DescribeJob;
 use crate::libvirt::jobs::revert::RevertJob;
 use crate::libvirt::jobs::Job;
+use crate::model::inventory::HostId;
 use crate::model::snapshot::SnapshotInfo;
 use crate::model::storage::render::{delete_lines, revert_lines, PlanLine};
 use crate::model::storage::{
@@ -27,6 +28,7 @@ pub enum RevertRow {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RevertDialog {
+    pub host: HostId,
     pub domain: String,
     pub snapshot: String,
     pub snapshot_created: String,
@@ -48,13 +50,13 @@ pub struct RevertDialog {
 }
 
 impl RevertDialog {
-    pub fn new(app: &App, domain: &str, target: &SnapshotInfo) -> Self {
-        let row = app.list.rows.iter().find(|r| r.name == domain);
+    pub fn new(app: &App, host: HostId, domain: &str, target: &SnapshotInfo) -> Self {
+        let row = app.list.row(host, domain);
         let vm_active = row.and_then(|r| r.state).is_some_and(|s| s.is_active());
         let layout = view(app)
             .and_then(|v| v.data.storage.as_deref())
             .map(|f| Box::new(Layout::new(f)));
-        let ability = match (row, app.host.as_ref()) {
+        let ability = match (row, app.host(host)) {
             (Some(row), Some(host)) => row
                 .verdict(host)
                 .map(|v| CreateAbility {
@@ -77,6 +79,7 @@ impl RevertDialog {
             rows.push(RevertRow::StopFirst);
         }
         let mut d = Self {
+            host,
             domain: domain.to_string(),
             snapshot: target.name.clone(),
             snapshot_created: local_time(target.created, false),
@@ -174,6 +177,7 @@ impl DeleteOption {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeleteDialog {
+    pub host: HostId,
     pub domain: String,
     pub snapshot: String,
     /// Empty while the facts are read.
@@ -183,7 +187,7 @@ pub struct DeleteDialog {
 }
 
 impl DeleteDialog {
-    pub fn new(layout: Option<&Layout>, domain: &str, snapshot: &str) -> Self {
+    pub fn new(layout: Option<&Layout>, host: HostId, domain: &str, snapshot: &str) -> Self {
         let options: Vec<DeleteOption> = layout
             .map(|l| {
                 DeleteMode::ALL
@@ -200,6 +204,7 @@ impl DeleteDialog {
             .position(|o| o.plan.refusal.is_none())
             .unwrap_or(0);
         Self {
+            host,
             domain: domain.to_string(),
             snapshot: snapshot.to_string(),
             options,
@@ -215,6 +220,7 @@ impl DeleteDialog {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DescribeDialog {
+    pub host: HostId,
     pub domain: String,
     pub snapshot: String,
     pub text: TextField,
@@ -222,9 +228,10 @@ pub struct DescribeDialog {
 }
 
 impl DescribeDialog {
-    pub fn new(domain: &str, info: &SnapshotInfo) -> Self {
+    pub fn new(host: HostId, domain: &str, info: &SnapshotInfo) -> Self {
         let text = info.description.clone().unwrap_or_default();
         Self {
+            host,
             domain: domain.to_string(),
             snapshot: info.name.clone(),
             text: TextField::new(text.clone(), crate::app::dialogs::create::MAX_DESCRIPTION),
@@ -238,9 +245,9 @@ pub fn create_hook(app: &mut App) -> Vec<Command> {
     let Some(v) = view(app) else {
         return Vec::new();
     };
-    let domain = v.domain.clone();
+    let (host, domain) = (v.host, v.domain.clone());
     let existing = v.tree.snapshots().iter().map(|s| s.name.clone()).collect();
-    crate::app::dialogs::create::open_from_view(app, &domain, existing)
+    crate::app::dialogs::create::open_from_view(app, host, &domain, existing)
 }
 
 pub fn on_revert_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
@@ -272,11 +279,11 @@ pub fn on_revert_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 app.status = Some(format!("cannot revert: {}", r.reason));
                 return Vec::new();
             }
-            let job = d.job();
+            let (host, job) = (d.host, d.job());
             let name = d.snapshot.clone();
             app.overlay = None;
             app.status = Some(format!("reverting to {name}..."));
-            return vec![app.start_job(job)];
+            return vec![app.start_job(host, job)];
         }
         _ => {}
     }
@@ -314,8 +321,9 @@ pub fn on_delete_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 snapshot: d.snapshot.clone(),
                 mode: option.mode,
             });
+            let host = d.host;
             app.overlay = None;
-            return vec![app.start_job(job)];
+            return vec![app.start_job(host, job)];
         }
         _ => {}
     }
@@ -345,8 +353,9 @@ pub fn on_describe_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
                 snapshot: d.snapshot.clone(),
                 description: d.text.value().to_string(),
             });
+            let host = d.host;
             app.overlay = None;
-            return vec![app.start_job(job)];
+            return vec![app.start_job(host, job)];
         }
         _ => {
             d.text.on_key(key);

@@ -1,23 +1,26 @@
 //! The domain list: rows in name order, the filter, the selection and the scroll offset.
 //! `selected` and `offset` index the visible (filtered) rows.
 
-use crate::model::inventory::DomainInfo;
+use crate::model::inventory::{DomainInfo, HostId};
 use crate::model::HostCapabilities;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DomainList {
+    /// Every host's rows, by host then name.
     pub rows: Vec<DomainInfo>,
     /// Indexes into `rows` of the rows the filter keeps, in order.
     visible: Vec<usize>,
     /// `/` filter text; empty shows everything.
     pub filter: String,
-    /// The host's capabilities, for matching CPU markers such as `invtsc`.
-    pub host: Option<HostCapabilities>,
+    /// Each host's capabilities (by `HostId`), for matching CPU markers such as `invtsc`.
+    pub capabilities: Vec<Option<HostCapabilities>>,
+    /// Each host's name (by `HostId`): `/` matches it when there are several.
+    pub host_names: Vec<String>,
     pub selected: usize,
     /// First visible row.
     pub offset: usize,
-    /// Names marked with Space for a bulk start / shutdown / force off.
-    pub marked: std::collections::BTreeSet<String>,
+    /// Domains (host, name) marked with Space for a bulk start / shutdown / force off.
+    pub marked: std::collections::BTreeSet<(HostId, String)>,
 }
 
 impl DomainList {
@@ -35,27 +38,55 @@ impl DomainList {
             .and_then(|i| self.rows.get(*i))
     }
 
-    pub fn row_by_name(&self, name: &str) -> Option<&DomainInfo> {
-        self.rows.iter().find(|r| r.name == name)
+    /// Domain `name` of `host`.
+    pub fn row(&self, host: HostId, name: &str) -> Option<&DomainInfo> {
+        self.rows.iter().find(|r| r.host == host && r.name == name)
     }
 
-    /// A new full listing: rows that were already known keep their details until the fresh
-    /// ones arrive (no flicker of empty badges), and the selection stays on the same domain.
-    pub fn replace_all(&mut self, fresh: Vec<DomainInfo>) {
-        let selected_uuid = self.selected_row().map(|r| r.uuid.clone());
-        let mut old: std::collections::HashMap<String, DomainInfo> =
-            self.rows.drain(..).map(|r| (r.uuid.clone(), r)).collect();
-        self.rows = fresh
+    /// The hosts' names, by `HostId` (`/` matches them when there are several).
+    pub fn set_hosts(&mut self, names: Vec<String>) {
+        self.capabilities = vec![None; names.len()];
+        self.host_names = names;
+    }
+
+    pub fn set_capabilities(&mut self, host: HostId, caps: HostCapabilities) {
+        if let Some(slot) = self.capabilities.get_mut(host.0) {
+            *slot = Some(caps);
+        }
+    }
+
+    /// A new full listing of `host`'s domains (other hosts' rows stay): rows that were
+    /// already known keep their details until the fresh ones arrive (no flicker of empty
+    /// badges), and the selection stays on the same domain.
+    pub fn replace_all(&mut self, host: HostId, fresh: Vec<DomainInfo>) {
+        let selected = self.selected_key();
+        let (mine, others): (Vec<DomainInfo>, Vec<DomainInfo>) = std::mem::take(&mut self.rows)
             .into_iter()
-            .map(|r| match old.remove(&r.uuid) {
+            .partition(|r| r.host == host);
+        let mut old: std::collections::HashMap<String, DomainInfo> =
+            mine.into_iter().map(|r| (r.uuid.clone(), r)).collect();
+        self.rows = others;
+        self.rows
+            .extend(fresh.into_iter().map(|r| match old.remove(&r.uuid) {
                 Some(known) if known.name == r.name => known,
                 _ => r,
-            })
+            }));
+        // Grouped by host, each host's rows in the order its listing gave (by name): a stable
+        // sort by host alone keeps that order.
+        self.rows.sort_by_key(|r| r.host);
+        let names: std::collections::HashSet<(HostId, &str)> = self
+            .rows
+            .iter()
+            .map(|r| (r.host, r.name.as_str()))
             .collect();
-        let names: std::collections::HashSet<&str> =
-            self.rows.iter().map(|r| r.name.as_str()).collect();
-        self.marked.retain(|n| names.contains(n.as_str()));
-        self.refilter(selected_uuid.as_deref());
+        self.marked
+            .retain(|(h, n)| names.contains(&(*h, n.as_str())));
+        self.refilter(selected.as_ref());
+    }
+
+    /// The selected row's identity, to find it again after the rows change.
+    fn selected_key(&self) -> Option<(HostId, String)> {
+        self.selected_row().map(|r| (r.host, r.uuid.clone()))
     }
 
     /// Rows with details: replace the matching rows in place; a row not listed yet (defined
@@ -64,17 +95,17 @@ impl DomainList {
         if filled.is_empty() {
             return;
         }
-        let selected_uuid = self.selected_row().map(|r| r.uuid.clone());
-        let index: std::collections::HashMap<&str, usize> = self
+        let selected = self.selected_key();
+        let index: std::collections::HashMap<(HostId, &str), usize> = self
             .rows
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.uuid.as_str(), i))
+            .map(|(i, r)| ((r.host, r.uuid.as_str()), i))
             .collect();
         let mut updates = Vec::with_capacity(filled.len());
         let mut added = Vec::new();
         for row in filled {
-            match index.get(row.uuid.as_str()) {
+            match index.get(&(row.host, row.uuid.as_str())) {
                 Some(&i) => updates.push((i, row)),
                 None => added.push(row),
             }
@@ -85,27 +116,39 @@ impl DomainList {
         }
         if grew {
             self.rows.extend(added);
-            self.rows.sort_by(|a, b| a.name.cmp(&b.name));
+            self.rows
+                .sort_by(|a, b| (a.host, &a.name).cmp(&(b.host, &b.name)));
         }
         if grew || !self.filter.is_empty() {
-            self.refilter(selected_uuid.as_deref());
+            self.refilter(selected.as_ref());
         }
     }
 
     pub fn set_filter(&mut self, filter: String) {
-        let selected_uuid = self.selected_row().map(|r| r.uuid.clone());
+        let selected = self.selected_key();
         self.filter = filter;
-        self.refilter(selected_uuid.as_deref());
+        self.refilter(selected.as_ref());
     }
 
-    fn refilter(&mut self, keep_uuid: Option<&str>) {
+    fn refilter(&mut self, keep: Option<&(HostId, String)>) {
         let query = self.filter.to_lowercase();
-        let host = self.host.as_ref();
+        let several = self.host_names.len() > 1;
         self.visible = (0..self.rows.len())
-            .filter(|&i| query.is_empty() || matches(&self.rows[i], &query, host))
+            .filter(|&i| {
+                let row = &self.rows[i];
+                let caps = self.capabilities.get(row.host.0).and_then(Option::as_ref);
+                let host_name = self.host_names.get(row.host.0).filter(|_| several);
+                query.is_empty()
+                    || matches(row, &query, caps)
+                    || host_name.is_some_and(|h| h.to_lowercase().contains(&query))
+            })
             .collect();
-        if let Some(uuid) = keep_uuid {
-            if let Some(pos) = self.visible.iter().position(|&i| self.rows[i].uuid == uuid) {
+        if let Some((host, uuid)) = keep {
+            let found = self
+                .visible
+                .iter()
+                .position(|&i| self.rows[i].host == *host && &self.rows[i].uuid == uuid);
+            if let Some(pos) = found {
                 self.selected = pos;
                 return;
             }
@@ -149,7 +192,8 @@ impl DomainList {
     }
 }
 
-/// The filter matches name, state, CPU mode and markers: `/passthrough`, `/paused`, `/invtsc`.
+/// The filter matches name, state, CPU mode and markers: `/passthrough`, `/paused`, `/invtsc`
+/// (and, with several hosts, the host's name: `/hv02`).
 fn matches(row: &DomainInfo, query: &str, host: Option<&HostCapabilities>) -> bool {
     if row.name.to_lowercase().contains(query) {
         return true;

@@ -7,11 +7,11 @@ use crate::app::{App, Command};
 use crate::libvirt::jobs::Job;
 
 pub(super) fn toggle_mark(app: &mut App) {
-    let Some(name) = app.list.selected_row().map(|r| r.name.clone()) else {
+    let Some(key) = app.list.selected_row().map(|r| (r.host, r.name.clone())) else {
         return;
     };
-    if !app.list.marked.remove(&name) {
-        app.list.marked.insert(name);
+    if !app.list.marked.remove(&key) {
+        app.list.marked.insert(key);
     }
     let page = app.page_rows();
     app.list.move_by(1, page);
@@ -22,21 +22,41 @@ pub(super) fn toggle_mark(app: &mut App) {
 }
 
 pub(super) fn on_bulk_key(app: &mut App, which: LifecycleKey) -> Vec<Command> {
-    if let Some(why) = app.mutation_refused() {
-        app.status = Some(why);
-        return Vec::new();
+    if !app.hosts.several() {
+        if let Some(why) = app.mutation_refused() {
+            app.status = Some(why);
+            return Vec::new();
+        }
     }
     let mut jobs = Vec::new();
     let mut skipped = Vec::new();
-    for name in &app.list.marked {
-        let Some(row) = app.list.row_by_name(name) else {
+    let several = app.hosts.several();
+    let mut names = Vec::new();
+    for (host, name) in &app.list.marked {
+        let Some(row) = app.list.row(*host, name) else {
             continue;
         };
-        match (refusal_for(app, which, row), which.action(app, row)) {
-            (None, Some(action)) => jobs.push(Job::Lifecycle {
-                domain: name.clone(),
-                action,
-            }),
+        // Each marked domain is judged on its own host: one host down skips only its rows.
+        let refused = app
+            .hosts
+            .mutation_refused(*host)
+            .map(|why| format!("{name}: {why}"))
+            .or_else(|| refusal_for(app, which, row));
+        match (refused, which.action(app, row)) {
+            (None, Some(action)) => {
+                names.push(if several {
+                    format!("{name} ({})", app.hosts.name(*host))
+                } else {
+                    name.clone()
+                });
+                jobs.push((
+                    *host,
+                    Job::Lifecycle {
+                        domain: name.clone(),
+                        action,
+                    },
+                ))
+            }
             (Some(why), _) => skipped.push(why),
             (None, None) => {}
         }
@@ -45,7 +65,6 @@ pub(super) fn on_bulk_key(app: &mut App, which: LifecycleKey) -> Vec<Command> {
         app.status = Some(format!("nothing to do: {}", skipped.join("; ")));
         return Vec::new();
     }
-    let names: Vec<&str> = jobs.iter().filter_map(Job::domain).collect();
     let (title, verb, cost) = match which {
         LifecycleKey::Start => ("Start", "Start", None),
         LifecycleKey::Shutdown => (

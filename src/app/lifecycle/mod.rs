@@ -13,7 +13,7 @@ use super::dialogs::confirm::{Confirm, ConfirmAction};
 use super::{Action, App, Command, Screen};
 use crate::libvirt::jobs::lifecycle::{self, LifecycleAction, DEFAULT_SHUTDOWN_TIMEOUT};
 use crate::libvirt::jobs::{Job, JobId};
-use crate::model::inventory::DomainInfo;
+use crate::model::inventory::{DomainInfo, HostId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifecycleState {
@@ -21,8 +21,8 @@ pub struct LifecycleState {
     pub shutdown_timeout: u64,
     /// Lifecycle jobs started from here: their rows show the transition while they run.
     pub transitions: Vec<Transition>,
-    /// The console being opened; an answer for another domain is ignored.
-    pub console_opening: Option<String>,
+    /// The console being opened (host, domain); an answer for another one is ignored.
+    pub console_opening: Option<(HostId, String)>,
 }
 
 impl Default for LifecycleState {
@@ -38,6 +38,7 @@ impl Default for LifecycleState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub job: JobId,
+    pub host: HostId,
     pub domain: String,
     pub action: LifecycleAction,
     /// Unix seconds.
@@ -110,7 +111,7 @@ pub fn footer_label(app: &App, key: LifecycleKey) -> &'static str {
 pub fn target(app: &App) -> Option<&DomainInfo> {
     match &app.screen {
         Screen::Domains => app.list.selected_row(),
-        Screen::Snapshots(v) => app.list.row_by_name(&v.domain),
+        Screen::Snapshots(v) => app.list.row(v.host, &v.domain),
     }
 }
 
@@ -135,7 +136,7 @@ pub(super) fn refusal_for(app: &App, key: LifecycleKey, row: &DomainInfo) -> Opt
         .jobs
         .running
         .iter()
-        .find(|j| j.domain.as_deref() == Some(name));
+        .find(|j| j.host == row.host && j.domain.as_deref() == Some(name));
     if let Some(job) = busy.filter(|_| key != LifecycleKey::Console) {
         return Some(format!("{name} is busy: {} is running", job.title));
     }
@@ -182,9 +183,9 @@ fn on_single_key(app: &mut App, which: LifecycleKey) -> Vec<Command> {
     let Some(row) = target(app) else {
         return Vec::new();
     };
-    let name = row.name.clone();
+    let (host, name) = (row.host, row.name.clone());
     let Some(action) = which.action(app, row) else {
-        return open_console(app, name, false);
+        return open_console(app, host, name, false);
     };
     let job = Job::Lifecycle {
         domain: name.clone(),
@@ -200,29 +201,31 @@ fn on_single_key(app: &mut App, which: LifecycleKey) -> Vec<Command> {
             yes: format!("force {name} off"),
             no: "keep it running".into(),
             action: ConfirmAction::Jobs {
-                jobs: vec![job],
+                jobs: vec![(host, job)],
                 clear_marks: false,
             },
         });
         return Vec::new();
     }
-    start_jobs(app, vec![job])
+    start_jobs(app, vec![(host, job)])
 }
 
 /// Starts jobs, remembering lifecycle ones so their rows show the transition.
-pub fn start_jobs(app: &mut App, jobs: Vec<Job>) -> Vec<Command> {
+/// Each job goes to its own host's worker.
+pub fn start_jobs(app: &mut App, jobs: Vec<(HostId, Job)>) -> Vec<Command> {
     let live: Vec<JobId> = app.jobs.running.iter().map(|j| j.id).collect();
     app.lifecycle.transitions.retain(|t| live.contains(&t.job));
     let mut commands = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    for (host, job) in jobs {
         let transition = match &job {
             Job::Lifecycle { domain, action } => Some((domain.clone(), *action)),
             _ => None,
         };
-        let command = app.start_job(job);
+        let command = app.start_job(host, job);
         if let (Command::StartJob { id, .. }, Some((domain, action))) = (&command, transition) {
             app.lifecycle.transitions.push(Transition {
                 job: *id,
+                host,
                 domain,
                 action,
                 started: app.now,
@@ -233,14 +236,15 @@ pub fn start_jobs(app: &mut App, jobs: Vec<Job>) -> Vec<Command> {
     commands
 }
 
-/// The state cell's words while a lifecycle job runs on `domain`: "shutting down 37s".
-pub fn transition_text(app: &App, domain: &str) -> Option<String> {
+/// The state cell's words while a lifecycle job runs on `domain` of `host`: "shutting
+/// down 37s".
+pub fn transition_text(app: &App, host: HostId, domain: &str) -> Option<String> {
     let t = app
         .lifecycle
         .transitions
         .iter()
         .rev()
-        .find(|t| t.domain == domain)?;
+        .find(|t| t.host == host && t.domain == domain)?;
     let job = app.jobs.get(t.job)?;
     if job.question.is_some() {
         return Some("force off?".into());
@@ -274,12 +278,13 @@ pub fn key_enabled(app: &App, key: LifecycleKey) -> bool {
     if !bulk {
         return refusal(app, key).is_none();
     }
-    app.mutation_refused().is_none()
-        && app.list.marked.iter().any(|name| {
-            app.list
-                .row_by_name(name)
+    app.list.marked.iter().any(|(host, name)| {
+        app.hosts.mutation_refused(*host).is_none()
+            && app
+                .list
+                .row(*host, name)
                 .is_some_and(|row| refusal_for(app, key, row).is_none())
-        })
+    })
 }
 
 /// For the help: whether a row's actions are lifecycle keys that do not apply now.

@@ -5,6 +5,7 @@ use super::*;
 use crate::app::{Connection, Msg, Overlay};
 use crate::libvirt::jobs::JobUpdate;
 use crate::libvirt::worker::Event;
+use crate::model::inventory::HostId;
 use crate::model::DomainState;
 
 fn key(c: char) -> Msg {
@@ -19,8 +20,8 @@ fn row(name: &str, state: DomainState) -> DomainInfo {
 
 fn app(rows: Vec<DomainInfo>) -> App {
     let mut app = App::new("test".into(), 80, 24);
-    app.connection = Connection::Connected;
-    app.update(Msg::Worker(Event::DomainList(rows)));
+    app.hosts.all[0].connection = Connection::Connected;
+    app.update(Msg::Worker(HostId(0), Event::DomainList(rows)));
     app.now = 1_000;
     app
 }
@@ -62,7 +63,7 @@ fn keys_that_do_not_apply_say_why_and_do_nothing() {
 #[test]
 fn a_read_only_connection_refuses_every_lifecycle_key() {
     let mut app = app(vec![row("web-01", DomainState::Running)]);
-    app.host = Some(crate::model::inventory::HostInfo {
+    app.hosts.all[0].info = Some(crate::model::inventory::HostInfo {
         uri: "qemu:///system".into(),
         hostname: None,
         hypervisor: "QEMU".into(),
@@ -87,7 +88,10 @@ fn start_pause_resume_and_reboot_start_jobs_and_the_row_shows_the_transition() {
     ]);
     let cmds = app.update(key('S'));
     assert_eq!(lifecycle_job(&cmds[0]), Some(("a", LifecycleAction::Start)));
-    assert_eq!(transition_text(&app, "a").as_deref(), Some("starting..."));
+    assert_eq!(
+        transition_text(&app, HostId(0), "a").as_deref(),
+        Some("starting...")
+    );
     // A second key on a busy domain is refused.
     assert!(app.update(key('S')).is_empty());
     assert!(app.status.as_deref().unwrap().contains("a is busy"));
@@ -125,32 +129,41 @@ fn shutdown_counts_down_then_shows_the_question() {
     );
     app.update(Msg::Tick { now: 1_083 });
     assert_eq!(
-        transition_text(&app, "web-01").as_deref(),
+        transition_text(&app, HostId(0), "web-01").as_deref(),
         Some("shutting down 37s")
     );
     // The job's own count wins once it has sent one.
-    app.update(Msg::Worker(Event::Job {
-        id: *id,
-        update: JobUpdate::Step("waiting for web-01 to shut down (36 s left)".into()),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id: *id,
+            update: JobUpdate::Step("waiting for web-01 to shut down (36 s left)".into()),
+        },
+    ));
     assert_eq!(
-        transition_text(&app, "web-01").as_deref(),
+        transition_text(&app, HostId(0), "web-01").as_deref(),
         Some("shutting down 36s")
     );
     let question = JobUpdate::Question(lifecycle::force_off_question("web-01"));
-    app.update(Msg::Worker(Event::Job {
-        id: *id,
-        update: question,
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id: *id,
+            update: question,
+        },
+    ));
     assert_eq!(
-        transition_text(&app, "web-01").as_deref(),
+        transition_text(&app, HostId(0), "web-01").as_deref(),
         Some("force off?")
     );
-    app.update(Msg::Worker(Event::Job {
-        id: *id,
-        update: JobUpdate::Finished(Ok("web-01 forced off".into())),
-    }));
-    assert_eq!(transition_text(&app, "web-01"), None);
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id: *id,
+            update: JobUpdate::Finished(Ok("web-01 forced off".into())),
+        },
+    ));
+    assert_eq!(transition_text(&app, HostId(0), "web-01"), None);
 }
 
 #[test]
@@ -229,25 +242,31 @@ fn console_opens_through_the_worker_and_a_busy_one_offers_force() {
     assert_eq!(
         app.update(key('c')),
         vec![Command::OpenConsole {
+            host: HostId(0),
             domain: "web-01".into(),
             force: false
         }]
     );
-    app.update(Msg::Worker(Event::ConsoleFailed {
-        domain: "web-01".into(),
-        error: ConsoleError::Busy {
-            name: "web-01".into(),
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::ConsoleFailed {
+            domain: "web-01".into(),
+            error: ConsoleError::Busy {
+                name: "web-01".into(),
+            },
         },
-    }));
+    ));
     assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
     assert_eq!(
         app.update(key('y')),
         vec![Command::OpenConsole {
+            host: HostId(0),
             domain: "web-01".into(),
             force: true
         }]
     );
     app.update(Msg::ConsoleEnded {
+        host: HostId(0),
         domain: "web-01".into(),
         end: Ok(ConsoleEnd::Detached),
     });

@@ -11,10 +11,13 @@ use super::{Action, App, Command, Overlay, Screen};
 pub use crate::app::time::{age, human_size, init_local_offset, local_time, safety_base_name};
 use crate::libvirt::snapshots::DomainSnapshots;
 use crate::model::inventory::DomainInfo;
+use crate::model::inventory::HostId;
 use crate::model::snapshot::{SnapshotInfo, SnapshotTree, TreeRow};
 
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotView {
+    /// The host the domain is on: every load, dialog and job goes to its worker.
+    pub host: HostId,
     pub domain: String,
     /// Waiting for the first listing (later reloads keep showing the old one).
     pub loading: bool,
@@ -36,7 +39,8 @@ pub struct SnapshotView {
 impl PartialEq for SnapshotView {
     fn eq(&self, other: &Self) -> bool {
         // The tree is derived from `data`: comparing the data is enough.
-        self.domain == other.domain
+        self.host == other.host
+            && self.domain == other.domain
             && self.loading == other.loading
             && self.error == other.error
             && self.data == other.data
@@ -51,8 +55,9 @@ impl PartialEq for SnapshotView {
 }
 
 impl SnapshotView {
-    pub fn new(domain: String) -> Self {
+    pub fn new(host: HostId, domain: String) -> Self {
         Self {
+            host,
             domain,
             loading: true,
             ..Default::default()
@@ -170,23 +175,28 @@ pub fn open(app: &mut App) -> Vec<Command> {
     let Some(row) = app.list.selected_row() else {
         return Vec::new();
     };
-    let domain = row.name.clone();
-    app.screen = Screen::Snapshots(Box::new(SnapshotView::new(domain.clone())));
-    vec![Command::LoadSnapshots { domain }]
+    let (host, domain) = (row.host, row.name.clone());
+    app.screen = Screen::Snapshots(Box::new(SnapshotView::new(host, domain.clone())));
+    vec![Command::LoadSnapshots { host, domain }]
 }
 
 /// The worker's answer to `LoadSnapshots`; answers for a view no longer open are dropped.
-pub fn on_loaded(app: &mut App, domain: &str, result: Result<DomainSnapshots, String>) {
+pub fn on_loaded(
+    app: &mut App,
+    host: HostId,
+    domain: &str,
+    result: Result<DomainSnapshots, String>,
+) {
     // An open create dialog for this domain plans against the same facts.
     if let (Some(Overlay::CreateSnapshot(d)), Ok(data)) = (app.overlay.as_mut(), &result) {
-        if d.domain == domain {
+        if d.host == host && d.domain == domain {
             if let Some(facts) = data.storage.as_deref() {
                 d.layout = Some(Box::new(crate::model::storage::Layout::new(facts)));
             }
         }
     }
     let page = layout(app).tree_rows;
-    let Some(v) = view_mut(app).filter(|v| v.domain == domain) else {
+    let Some(v) = view_mut(app).filter(|v| v.host == host && v.domain == domain) else {
         return;
     };
     match result {
@@ -199,12 +209,15 @@ pub fn on_loaded(app: &mut App, domain: &str, result: Result<DomainSnapshots, St
     v.keep_visible(page);
 }
 
-/// Re-reads the open view's snapshots when `domain` (None: any domain) may have changed.
-pub fn reload_if_showing(app: &App, domain: Option<&str>) -> Vec<Command> {
+/// Re-reads the open view's snapshots when `domain` of `host` (None: any) may have changed.
+pub fn reload_if_showing(app: &App, host: Option<HostId>, domain: Option<&str>) -> Vec<Command> {
     match view(app) {
-        Some(v) if domain.is_none_or(|d| d == v.domain) => vec![Command::LoadSnapshots {
-            domain: v.domain.clone(),
-        }],
+        Some(v) if host.is_none_or(|h| h == v.host) && domain.is_none_or(|d| d == v.domain) => {
+            vec![Command::LoadSnapshots {
+                host: v.host,
+                domain: v.domain.clone(),
+            }]
+        }
         _ => Vec::new(),
     }
 }
@@ -299,7 +312,7 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
     let Some(v) = view(app) else {
         return Vec::new();
     };
-    let domain = v.domain.clone();
+    let (host, domain) = (v.host, v.domain.clone());
     if let Some(why) = app.mutation_refused() {
         app.status = Some(why);
         return Vec::new();
@@ -311,7 +324,7 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
         app.status = Some(format!("{domain} has no snapshot selected"));
         return Vec::new();
     };
-    if app.jobs.is_busy(&domain) {
+    if app.jobs.is_busy(host, &domain) {
         app.status = Some(format!(
             "a job is still running on {domain}: wait for it to finish"
         ));
@@ -319,7 +332,7 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
     }
     match key {
         'r' => {
-            let dialog = RevertDialog::new(app, &domain, &info);
+            let dialog = RevertDialog::new(app, host, &domain, &info);
             app.overlay = Some(Overlay::Revert(Box::new(dialog)));
         }
         'd' => {
@@ -328,11 +341,11 @@ fn mutating_key(app: &mut App, key: char) -> Vec<Command> {
                 .storage
                 .as_deref()
                 .map(crate::model::storage::Layout::new);
-            let dialog = DeleteDialog::new(layout.as_ref(), &domain, &info.name);
+            let dialog = DeleteDialog::new(layout.as_ref(), host, &domain, &info.name);
             app.overlay = Some(Overlay::Delete(Box::new(dialog)));
         }
         'e' => {
-            let dialog = DescribeDialog::new(&domain, &info);
+            let dialog = DescribeDialog::new(host, &domain, &info);
             app.overlay = Some(Overlay::Describe(Box::new(dialog)));
         }
         _ => {}
@@ -347,13 +360,16 @@ pub fn changed_elsewhere(app: &App, rows: &[DomainInfo]) -> Vec<Command> {
     let Some(v) = view(app).filter(|v| !v.loading) else {
         return Vec::new();
     };
-    let differs = rows.iter().filter(|r| r.name == v.domain).any(|r| {
-        r.snapshots
-            .is_some_and(|n| n as usize != v.data.snapshots.len() + v.data.unreadable.len())
-            || (r.snapshots.is_some() && r.current_snapshot != v.data.current)
-    });
+    let differs = rows
+        .iter()
+        .filter(|r| r.host == v.host && r.name == v.domain)
+        .any(|r| {
+            r.snapshots
+                .is_some_and(|n| n as usize != v.data.snapshots.len() + v.data.unreadable.len())
+                || (r.snapshots.is_some() && r.current_snapshot != v.data.current)
+        });
     if differs {
-        reload_if_showing(app, Some(&v.domain))
+        reload_if_showing(app, Some(v.host), Some(&v.domain))
     } else {
         Vec::new()
     }

@@ -322,7 +322,7 @@ mod tests {
     use crate::app::{App, Msg, Overlay};
     use crate::libvirt::jobs::Job;
     use crate::libvirt::worker::Event;
-    use crate::model::inventory::DomainInfo;
+    use crate::model::inventory::{DomainInfo, HostId};
     use crate::model::DomainState;
     use crate::ui::Theme;
 
@@ -347,14 +347,17 @@ mod tests {
 
     fn app_with(row: DomainInfo, free: u64, w: u16, h: u16) -> App {
         let mut app = App::new("qemu:///system".into(), w, h);
-        app.update(Msg::Worker(Event::Connected(Box::new(
-            crate::ui::tests::demo_host(),
-        ))));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::Connected(Box::new(crate::ui::tests::demo_host())),
+        ));
         let name = row.name.clone();
         let facts = storage_facts(&row);
-        app.update(Msg::Worker(Event::DomainList(vec![row])));
+        app.update(Msg::Worker(HostId(0), Event::DomainList(vec![row])));
         app.update(Msg::Tick { now: NOW });
-        let cmds = snapshot_dialog::open(&mut app, &name, vec!["taken".into()], &|_| Some(free));
+        let cmds = snapshot_dialog::open(&mut app, HostId(0), &name, vec!["taken".into()], &|_| {
+            Some(free)
+        });
         assert!(
             matches!(app.overlay, Some(Overlay::CreateSnapshot(_))),
             "{:?}",
@@ -364,17 +367,21 @@ mod tests {
         assert_eq!(
             cmds,
             vec![crate::app::Command::LoadSnapshots {
+                host: HostId(0),
                 domain: name.clone()
             }]
         );
-        app.update(Msg::Worker(Event::Snapshots {
-            domain: name.clone(),
-            result: Ok(Box::new(crate::libvirt::snapshots::DomainSnapshots {
-                domain: name,
-                storage: Some(Box::new(facts)),
-                ..Default::default()
-            })),
-        }));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::Snapshots {
+                domain: name.clone(),
+                result: Ok(Box::new(crate::libvirt::snapshots::DomainSnapshots {
+                    domain: name,
+                    storage: Some(Box::new(facts)),
+                    ..Default::default()
+                })),
+            },
+        ));
         app
     }
 
@@ -623,12 +630,11 @@ mod tests {
         let mut app = App::new("qemu:///system".into(), 80, 24);
         let mut host = crate::ui::tests::demo_host();
         host.readonly = true;
-        app.update(Msg::Worker(Event::Connected(Box::new(host))));
-        app.update(Msg::Worker(Event::DomainList(vec![row(
-            "w",
-            "host-model",
-            DomainState::Running,
-        )])));
+        app.update(Msg::Worker(HostId(0), Event::Connected(Box::new(host))));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::DomainList(vec![row("w", "host-model", DomainState::Running)]),
+        ));
         key(&mut app, KeyCode::Char('s'));
         assert!(app.overlay.is_none());
         assert!(app.status.as_deref().unwrap().contains("read-only"));
@@ -660,7 +666,7 @@ mod question_tests {
             domain: "db".into(),
             edit,
         });
-        let id = app.jobs.start(&job, 0);
+        let id = app.jobs.start(Default::default(), &job, 0);
         app.jobs.apply(
             id,
             JobUpdate::Question(JobQuestion {

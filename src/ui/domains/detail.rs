@@ -10,10 +10,28 @@ use crate::app::App;
 use crate::ui::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let (Some(row), Some(host)) = (app.list.selected_row(), app.host.as_ref()) else {
+    let Some(row) = app.list.selected_row() else {
         return;
     };
     let mut spans = vec![Span::styled(format!("{}: ", row.name), theme.heading())];
+    // A row of a host that is not connected now: say why it is dimmed, before anything else.
+    if let Some(trouble) = app
+        .hosts
+        .get(row.host)
+        .filter(|_| app.hosts.several())
+        .and_then(|h| h.trouble())
+    {
+        spans.push(Span::styled(trouble, theme.warn()));
+        spans.push(Span::styled(
+            "; the row shows what was last read",
+            theme.dim(),
+        ));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    let Some(host) = app.host(row.host) else {
+        return;
+    };
     match row.verdict(host) {
         None => spans.push(Span::styled(
             row.error.clone().unwrap_or_else(|| "reading...".into()),

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::app::{App, Connection};
-use crate::model::inventory::{DomainInfo, HostInfo};
+use crate::model::inventory::{DomainInfo, HostId, HostInfo};
 use crate::model::DomainState;
 use crate::ui::columns::{fit, Column};
 use crate::ui::Theme;
@@ -44,30 +44,51 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(block, area);
 
     if app.list.visible_len() == 0 {
-        let text = match &app.connection {
-            _ if !all.is_empty() => "No domain matches the filter.",
-            Connection::Failed { .. } => "Not connected.",
-            _ if app.listed => "No domains on this connection.",
-            _ => "Listing domains...",
+        let hosts = &app.hosts.all;
+        let text = if !all.is_empty() {
+            "No domain matches the filter."
+        } else if hosts
+            .iter()
+            .all(|h| matches!(h.connection, Connection::Failed { .. }))
+        {
+            "Not connected."
+        } else if hosts.iter().any(|h| h.listed) && hosts.len() > 1 {
+            "No domains on these hosts."
+        } else if hosts.iter().any(|h| h.listed) {
+            "No domains on this connection."
+        } else {
+            "Listing domains..."
         };
         frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
     }
 
-    let host = app.host.as_ref();
+    let several = app.hosts.several();
     let page = usize::from(inner.height.saturating_sub(1));
     let cells: Vec<RowText> = app
         .list
         .visible_rows()
         .skip(app.list.offset)
         .take(page)
-        .map(|r| with_lifecycle(RowText::of(r, host), app, r))
+        .map(|r| with_lifecycle(RowText::of(r, app.host(r.host)), app, r))
         .collect();
 
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
         cells.iter().map(f).max().unwrap_or(0).max(floor).min(60) as u16
     };
     let cpu_width = longest(|c| c.cpu_len(), 3);
+    // HOST shows only with several hosts: one host's list looks as it always did.
+    let host_width = cells
+        .iter()
+        .map(|c| app.hosts.name(c.host).len())
+        .max()
+        .unwrap_or(0)
+        .clamp(4, 16) as u16;
+    let host_col = several.then_some(Column {
+        min: host_width.min(8),
+        want: host_width,
+        drop_rank: 0,
+    });
     let cols = [
         Column {
             min: longest(|c| c.name.len(), 4).min(16),
@@ -112,6 +133,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             drop_rank: 3,
         },
     ];
+    let titles: Vec<&str> = host_col.map(|_| "HOST").into_iter().chain(TITLES).collect();
+    let cols: Vec<Column> = host_col.into_iter().chain(cols).collect();
     let widths = fit(&cols, inner.width, 1);
     let shown: Vec<usize> = (0..cols.len()).filter(|i| widths[*i].is_some()).collect();
     let constraints: Vec<Constraint> = shown
@@ -120,15 +143,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(Constraint::Length)
         .collect();
 
-    let header = Row::new(shown.iter().map(|i| Cell::from(TITLES[*i]))).style(theme.heading());
-    let connected = matches!(app.connection, Connection::Connected);
+    let header = Row::new(shown.iter().map(|i| Cell::from(titles[*i]))).style(theme.heading());
     let body: Vec<Row> = cells
         .iter()
         .enumerate()
         .map(|(n, c)| {
-            let all = c.cells(theme);
+            let host_cell = several.then(|| Cell::from(app.hosts.name(c.host).to_string()));
+            let all: Vec<Cell> = host_cell.into_iter().chain(c.cells(theme)).collect();
             let row = Row::new(shown.iter().map(|i| all[*i].clone()));
-            // The last known list stays visible while disconnected, dimmed: it may be stale.
+            // A host's last known rows stay visible while it is disconnected, dimmed: they
+            // may be stale (the line under the table says why when one is selected).
+            let connected = app.hosts.get(c.host).is_some_and(|h| h.is_connected());
             let mut style = if connected { Style::new() } else { theme.dim() };
             if app.list.offset + n == app.list.selected {
                 style = style.patch(theme.selected());
@@ -144,6 +169,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// A row's texts, computed once so column widths can follow the content.
 struct RowText {
+    host: HostId,
     name: String,
     state: String,
     state_style: fn(&Theme) -> Style,
@@ -180,6 +206,7 @@ impl RowText {
             Some(_) => "NO",
         };
         Self {
+            host: row.host,
             name: row.name.clone(),
             state,
             state_style,
@@ -248,14 +275,14 @@ pub fn format_kib(kib: u64) -> String {
 /// before) and a running lifecycle job's transition in the state cell ("shutting down 37s").
 fn with_lifecycle(mut text: RowText, app: &App, row: &DomainInfo) -> RowText {
     if !app.list.marked.is_empty() {
-        let mark = if app.list.marked.contains(&row.name) {
+        let mark = if app.list.marked.contains(&(row.host, row.name.clone())) {
             "*"
         } else {
             " "
         };
         text.name = format!("{mark} {}", text.name);
     }
-    if let Some(words) = crate::app::lifecycle::transition_text(app, &row.name) {
+    if let Some(words) = crate::app::lifecycle::transition_text(app, row.host, &row.name) {
         text.state = words;
         text.state_style = Theme::warn;
     }

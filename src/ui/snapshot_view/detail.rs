@@ -116,8 +116,11 @@ pub fn detail_lines(
 }
 
 fn with_size(v: &SnapshotView, file: &str) -> String {
+    // Sizes are read from this machine's files: a remote host's paths mean nothing here.
+    let remote = v.data.storage.as_ref().is_some_and(|f| !f.local);
     match v.data.file_size(file) {
         Some(bytes) => format!("{file} ({})", human_size(bytes)),
+        None if remote => format!("{file} (size unknown on a remote host)"),
         None => file.to_string(),
     }
 }

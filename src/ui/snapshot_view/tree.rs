@@ -45,9 +45,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: &
     snapshot_detail::draw(frame, detail_area, app, v, theme);
 }
 
-fn title(v: &SnapshotView) -> String {
+fn title(app: &App, v: &SnapshotView) -> String {
     let total = v.tree.len();
-    let mut t = format!(" Snapshots of {} ({total}", v.domain);
+    let mut t = format!(" Snapshots of {}", v.domain);
+    if app.hosts.several() {
+        t.push_str(&format!(" on {}", app.hosts.name(v.host)));
+    }
+    t.push_str(&format!(" ({total}"));
     if !v.filter.is_empty() {
         t.push_str(&format!(", {} shown", v.rows.len()));
     }
@@ -66,7 +70,7 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
     let block = Block::new()
         .borders(Borders::TOP | Borders::BOTTOM)
         .border_set(theme.border())
-        .title(title(v));
+        .title(title(app, v));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let empty = if v.loading {

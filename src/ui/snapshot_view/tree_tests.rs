@@ -6,6 +6,7 @@ use crate::app::{App, Command, Msg, Overlay, Screen};
 use crate::libvirt::jobs::Job;
 use crate::libvirt::snapshots::DomainSnapshots;
 use crate::libvirt::worker::Event;
+use crate::model::inventory::HostId;
 use crate::model::snapshot::{
     DiskSnapshotMode, MemoryMode, SnapshotDisk, SnapshotInfo, SnapshotLocation, SnapshotState,
 };
@@ -123,14 +124,18 @@ fn opened(data: DomainSnapshots, width: u16, height: u16) -> App {
     assert_eq!(
         cmds,
         vec![Command::LoadSnapshots {
+            host: HostId(0),
             domain: data.domain.clone()
         }]
     );
     let domain = data.domain.clone();
-    app.update(Msg::Worker(Event::Snapshots {
-        domain,
-        result: Ok(Box::new(data)),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Snapshots {
+            domain,
+            result: Ok(Box::new(data)),
+        },
+    ));
     app
 }
 
@@ -361,7 +366,7 @@ fn the_describe_editor_edits_in_the_middle_and_keeps_the_cursor_in_view() {
 #[test]
 fn read_only_refuses_changes_with_the_reason() {
     let mut app = opened(nested(), 80, 24);
-    if let Some(h) = app.host.as_mut() {
+    if let Some(h) = app.hosts.all[0].info.as_mut() {
         h.readonly = true;
     }
     for c in ['r', 'd', 'e'] {
@@ -381,13 +386,17 @@ fn a_finished_job_on_the_domain_reloads_the_tree() {
     let Some(Command::StartJob { id, .. }) = cmds.first() else {
         panic!("{cmds:?}")
     };
-    let cmds = app.update(Msg::Worker(Event::Job {
-        id: *id,
-        update: crate::libvirt::jobs::JobUpdate::Finished(Ok("done".into())),
-    }));
+    let cmds = app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id: *id,
+            update: crate::libvirt::jobs::JobUpdate::Finished(Ok("done".into())),
+        },
+    ));
     assert_eq!(
         cmds,
         vec![Command::LoadSnapshots {
+            host: HostId(0),
             domain: "web-passthrough".into()
         }]
     );
@@ -425,14 +434,18 @@ fn a_change_made_elsewhere_reloads_the_tree() {
         .unwrap();
     row.snapshots = Some(6);
     row.current_snapshot = Some("hotfix-1".into());
-    let same = app.update(Msg::Worker(Event::DomainDetails(vec![row.clone()])));
+    let same = app.update(Msg::Worker(
+        HostId(0),
+        Event::DomainDetails(vec![row.clone()]),
+    ));
     assert!(same.is_empty(), "nothing changed: {same:?}");
     row.snapshots = Some(7);
     row.current_snapshot = Some("made-by-virsh".into());
-    let cmds = app.update(Msg::Worker(Event::DomainDetails(vec![row])));
+    let cmds = app.update(Msg::Worker(HostId(0), Event::DomainDetails(vec![row])));
     assert_eq!(
         cmds,
         vec![Command::LoadSnapshots {
+            host: HostId(0),
             domain: "web-passthrough".into()
         }]
     );
