@@ -91,6 +91,20 @@ enum Cmd {
         #[command(subcommand)]
         action: SnapshotCmd,
     },
+    /// Write the man page or a shell completion script to stdout (for packaging)
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GenerateCmd {
+    /// The man page, virtsnap(1), in roff
+    Man,
+    /// The completion script for SHELL (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +130,10 @@ fn main() -> ExitCode {
     // Before any thread exists: the time zone cannot be read safely later.
     virtsnap::app::snapshot_view::init_local_offset();
     let args = Args::parse();
+    // Packaging runs this on a build machine: no config, no logs, no libvirt.
+    if let Some(Cmd::Generate { what }) = &args.command {
+        return generate(what);
+    }
     let log_guard = init_logging(&args.log_level);
     // A bad file is reported, never fatal to the TUI: it starts with the defaults and shows
     // the message. A one-shot command stops (exit 2) rather than act on settings it ignored.
@@ -212,6 +230,8 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
     };
     let target = Target { connect };
     let result: Result<(), CliError> = match cmd {
+        // Handled in main before anything else.
+        Cmd::Generate { .. } => Ok(()),
         Cmd::List { json } => cli::list::run(&fleet, json),
         Cmd::Check { domain, json } => cli::check::run(&fleet, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
@@ -236,6 +256,27 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
         Err(e) => {
             eprintln!("virtsnap: {}", one_line(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// `virtsnap generate man|completions SHELL`: what the .deb installs, from these very clap
+/// definitions.
+fn generate(what: &GenerateCmd) -> ExitCode {
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    let mut out = std::io::stdout().lock();
+    let written = match what {
+        GenerateCmd::Man => clap_mangen::Man::new(cmd).render(&mut out),
+        GenerateCmd::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cmd, "virtsnap", &mut out);
+            Ok(())
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("virtsnap: cannot write: {e}");
+            ExitCode::from(1)
         }
     }
 }
