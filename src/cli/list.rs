@@ -196,3 +196,36 @@ fn render_text(entries: &[ListEntry], with_host: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(host: &str, name: &str) -> ListEntry {
+        ListEntry {
+            host: host.into(),
+            name: name.into(),
+            uuid: String::new(),
+            state: Some(DomainState::Running),
+            vcpus: Some(1),
+            memory_kib: None,
+            snapshots: Some(0),
+            current_snapshot: None,
+            cpu: None,
+            memory_snapshot: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_host_column_shows_only_with_several_hosts() {
+        let rows = [entry("hv01", "web"), entry("rack-b", "db")];
+        let several = render_text(&rows, true);
+        assert!(several.starts_with("HOST    NAME  STATE"), "{several}");
+        assert!(several.contains("\nrack-b  db    running"), "{several}");
+        let one = render_text(&rows[..1], false);
+        assert!(one.starts_with("NAME  STATE"), "{one}");
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert_eq!(json["host"], "rack-b");
+    }
+}
