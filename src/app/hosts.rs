@@ -111,10 +111,6 @@ impl Hosts {
         self.all.len() > 1
     }
 
-    pub fn ids(&self) -> impl Iterator<Item = HostId> {
-        (0..self.all.len()).map(HostId)
-    }
-
     pub fn counts(&self) -> HostCounts {
         let mut c = HostCounts::default();
         for h in &self.all {
