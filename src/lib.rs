@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod libvirt;
 pub mod model;
 pub mod tty_hangup;

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use virtsnap::app::KeyMap;
 use virtsnap::cli::{self, CliError, Target};
+use virtsnap::config::{self, Config};
 use virtsnap::libvirt::worker::WorkerOptions;
 use virtsnap::libvirt::ConnectOptions;
-use virtsnap::tui::{self, TuiOptions};
+use virtsnap::tui::{self, TuiHost, TuiOptions};
 use virtsnap::ui::Theme;
 
 #[derive(Debug, Parser)]
@@ -21,9 +23,13 @@ use virtsnap::ui::Theme;
     about = "A terminal UI for libvirt/KVM snapshots"
 )]
 struct Args {
-    /// libvirt URI (default: $LIBVIRT_DEFAULT_URI, else libvirt's own default)
+    /// libvirt URI, or the name of a host in the config file; replaces the file's hosts
+    /// (default: the file's hosts, else $LIBVIRT_DEFAULT_URI, else libvirt's own default)
     #[arg(short = 'c', long = "connect", value_name = "URI", global = true)]
-    connect: Option<String>,
+    connect: Vec<String>,
+    /// Read this config file instead of $XDG_CONFIG_HOME/virtsnap/config.toml
+    #[arg(long, value_name = "PATH", global = true)]
+    config: Option<PathBuf>,
     /// Open a read-only connection: nothing can be changed
     #[arg(long, global = true)]
     readonly: bool,
@@ -39,9 +45,10 @@ struct Args {
     /// Seconds between full refreshes
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     refresh: u64,
-    /// Seconds `D` waits for a guest to shut down before asking to force it off
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-    shutdown_timeout: u64,
+    /// Seconds `D` waits for a guest to shut down before asking to force it off (default:
+    /// the config file's shutdown_timeout, else 120)
+    #[arg(long, value_name = "SECONDS")]
+    shutdown_timeout: Option<u64>,
     /// Log level for the log file (error, warn, info, debug, trace)
     #[arg(long, value_name = "LEVEL", default_value = "info", global = true)]
     log_level: String,
@@ -87,6 +94,20 @@ enum Cmd {
         #[command(subcommand)]
         action: SnapshotCmd,
     },
+    /// Write the man page or a shell completion script to stdout (for packaging)
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GenerateCmd {
+    /// The man page, virtsnap(1), in roff
+    Man,
+    /// The completion script for SHELL (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,32 +152,75 @@ fn main() -> ExitCode {
     // Before any thread exists: the time zone cannot be read safely later.
     virtsnap::app::snapshot_view::init_local_offset();
     let args = Args::parse();
+    // Packaging runs this on a build machine: no config, no logs, no libvirt.
+    if let Some(Cmd::Generate { what }) = &args.command {
+        return generate(what);
+    }
     let log_guard = init_logging(&args.log_level);
-    let connect = ConnectOptions {
-        uri: args.connect.clone(),
-        readonly: args.readonly,
+    // A bad file is reported, never fatal to the TUI: it starts with the defaults and shows
+    // the message. A one-shot command stops (exit 2) rather than act on settings it ignored.
+    let loaded = config::load(args.config.as_deref())
+        .and_then(|c| KeyMap::with_remaps(&c.keys).map(|keys| (c, keys)));
+    let (config, keys, config_error) = match loaded {
+        Ok((c, keys)) => (c, keys, None),
+        Err(e) if args.command.is_none() => {
+            tracing::warn!("{e}");
+            (Config::default(), KeyMap::default(), Some(e.to_string()))
+        }
+        Err(e) => {
+            eprintln!("virtsnap: {e}");
+            return ExitCode::from(2);
+        }
     };
+    let targets = config::resolve_hosts(&args.connect, &config);
+    let hosts: Vec<(String, ConnectOptions)> = config::host_names(&targets)
+        .into_iter()
+        .zip(targets)
+        .map(|(name, t)| {
+            let connect = ConnectOptions {
+                uri: t.uri,
+                readonly: args.readonly,
+            };
+            (name, connect)
+        })
+        .collect();
     let code = match args.command {
-        None => run_tui(&args, connect),
-        Some(cmd) => run_command(cmd, Target { connect }),
+        None => run_tui(&args, &config, keys, config_error, hosts),
+        Some(cmd) => run_command(cmd, &config, hosts),
     };
     drop(log_guard);
     code
 }
 
-fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
+fn run_tui(
+    args: &Args,
+    config: &Config,
+    keys: KeyMap,
+    config_error: Option<String>,
+    hosts: Vec<(String, ConnectOptions)>,
+) -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("virtsnap: error: {e}");
         return ExitCode::from(1);
     }
     let opts = TuiOptions {
-        worker: WorkerOptions {
-            connect,
-            demo: args.demo,
-            refresh_every: Duration::from_secs(args.refresh.max(1)),
-        },
-        theme: Theme::detect(args.ascii, args.no_color),
-        shutdown_timeout: args.shutdown_timeout,
+        hosts: hosts
+            .into_iter()
+            .map(|(name, connect)| TuiHost {
+                name,
+                worker: WorkerOptions {
+                    connect,
+                    demo: args.demo,
+                    refresh_every: Duration::from_secs(args.refresh.max(1)),
+                },
+            })
+            .collect(),
+        theme: Theme::detect(args.ascii || config.ascii, args.no_color || !config.color),
+        shutdown_timeout: args
+            .shutdown_timeout
+            .unwrap_or(config.shutdown_timeout.as_secs()),
+        notice: config_error,
+        keys,
     };
     match tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,12 +231,36 @@ fn run_tui(args: &Args, connect: ConnectOptions) -> ExitCode {
     }
 }
 
-fn run_command(cmd: Cmd, target: Target) -> ExitCode {
+fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) -> ExitCode {
+    let fleet = cli::Fleet {
+        hosts: hosts.clone(),
+    };
+    // list and check read every host; the other commands change one domain on one host.
+    let several = !matches!(cmd, Cmd::List { .. } | Cmd::Check { .. }) && hosts.len() > 1;
+    if several {
+        let names: Vec<&str> = hosts.iter().map(|(n, _)| n.as_str()).collect();
+        eprintln!(
+            "virtsnap: this command acts on one host; choose it with -c NAME or -c URI \
+             (hosts: {})",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let Some((_, connect)) = hosts.into_iter().next() else {
+        eprintln!("virtsnap: no host to connect to");
+        return ExitCode::from(2);
+    };
+    let target = Target { connect };
     let result: Result<(), CliError> = match cmd {
-        Cmd::List { json, stale_after } => cli::list::run(&target, json, stale_after),
-        Cmd::Check { domain, json } => cli::check::run(&target, &domain, json),
+        // Handled in main before anything else.
+        Cmd::Generate { .. } => Ok(()),
+        Cmd::List { json, stale_after } => cli::list::run(&fleet, json, stale_after),
+        Cmd::Check { domain, json } => cli::check::run(&fleet, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
-        Cmd::Shutdown(a) => cli::lifecycle::shutdown(&target, &a),
+        Cmd::Shutdown(mut a) => {
+            a.timeout.get_or_insert(config.shutdown_timeout.as_secs());
+            cli::lifecycle::shutdown(&target, &a)
+        }
         Cmd::Destroy(a) => cli::lifecycle::destroy(&target, &a),
         Cmd::Reboot(a) => cli::lifecycle::reboot(&target, &a),
         Cmd::Suspend(a) => cli::lifecycle::suspend(&target, &a),
@@ -191,6 +279,27 @@ fn run_command(cmd: Cmd, target: Target) -> ExitCode {
         Err(e) => {
             eprintln!("virtsnap: {}", one_line(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// `virtsnap generate man|completions SHELL`: what the .deb installs, from these very clap
+/// definitions.
+fn generate(what: &GenerateCmd) -> ExitCode {
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    let mut out = std::io::stdout().lock();
+    let written = match what {
+        GenerateCmd::Man => clap_mangen::Man::new(cmd).render(&mut out),
+        GenerateCmd::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cmd, "virtsnap", &mut out);
+            Ok(())
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("virtsnap: cannot write: {e}");
+            ExitCode::from(1)
         }
     }
 }

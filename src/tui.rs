@@ -7,15 +7,36 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::app::{App, Command, Msg};
-use crate::libvirt::worker::{self, Request, WorkerOptions};
+use crate::app::{App, Command, HostId, Msg};
+use crate::libvirt::worker::{self, Request, WorkerHandle, WorkerOptions};
 use crate::ui::{self, Theme};
 
-pub struct TuiOptions {
+/// One host of the TUI: the name its rows show and how its worker connects.
+pub struct TuiHost {
+    pub name: String,
     pub worker: WorkerOptions,
+}
+
+pub struct TuiOptions {
+    /// In `HostId` order; each gets its own worker thread and connection.
+    pub hosts: Vec<TuiHost>,
     pub theme: Theme,
     /// Seconds `D` waits for a guest before asking to force it off.
     pub shutdown_timeout: u64,
+    /// Shown in a message box at start (a config file that could not be used).
+    pub notice: Option<String>,
+    /// Each view's keys, with the config file's remaps.
+    pub keys: crate::app::KeyMap,
+}
+
+/// What the loop needs besides the terminal and the workers.
+struct LoopSettings {
+    /// (name, URI label) per host.
+    hosts: Vec<(String, String)>,
+    theme: Theme,
+    shutdown_timeout: u64,
+    notice: Option<String>,
+    keys: crate::app::KeyMap,
 }
 
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
@@ -24,18 +45,29 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let label = if opts.worker.demo {
-        "demo host".to_string()
-    } else {
-        opts.worker
-            .connect
-            .uri
-            .clone()
-            .unwrap_or_else(|| "libvirt's default URI".into())
-    };
-    let demo = opts.worker.demo;
-    let worker = worker::spawn(opts.worker, tx);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(HostId, worker::Event)>();
+    let demo = opts.hosts.iter().any(|h| h.worker.demo);
+    let mut labels = Vec::with_capacity(opts.hosts.len());
+    let mut workers = Vec::with_capacity(opts.hosts.len());
+    for (i, host) in opts.hosts.into_iter().enumerate() {
+        let label = if host.worker.demo {
+            "demo host".to_string()
+        } else {
+            host.worker
+                .connect
+                .uri
+                .clone()
+                .unwrap_or_else(|| "libvirt's default URI".into())
+        };
+        labels.push((host.name, label));
+        let tx = tx.clone();
+        // Events come back tagged with their host: one channel, one loop, many workers.
+        let sink: worker::EventSink = std::sync::Arc::new(move |e| {
+            let _ = tx.send((HostId(i), e));
+        });
+        workers.push(worker::spawn_to(host.worker, sink));
+    }
+    drop(tx);
     let mut terminal = ratatui::try_init()?;
     let _stderr = StderrToLog::redirect();
     // The hang-up seen on the tty itself, in case SIGHUP never arrives (see tty_hangup).
@@ -46,10 +78,14 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
     let result = runtime.block_on(main_loop(
         &mut terminal,
         rx,
-        &worker,
-        label,
-        opts.theme,
-        opts.shutdown_timeout,
+        &workers,
+        LoopSettings {
+            hosts: labels,
+            theme: opts.theme,
+            shutdown_timeout: opts.shutdown_timeout,
+            notice: opts.notice,
+            keys: opts.keys,
+        },
         watch.map(|w| w.hung_up),
     ));
     if let Some(ended) = loop_ended {
@@ -60,7 +96,7 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
         tracing::info!("{stopping}");
     }
     // The demo destroys its VMs on the way out: give it time for that.
-    worker.stop(Duration::from_secs(if demo { 30 } else { 5 }));
+    worker::stop_all(workers, Duration::from_secs(if demo { 30 } else { 5 }));
     result.map(|_| ())
 }
 
@@ -70,16 +106,29 @@ const HANGUP_GRACE: Duration = Duration::from_secs(3);
 
 async fn main_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    mut worker_events: tokio::sync::mpsc::UnboundedReceiver<worker::Event>,
-    worker: &worker::WorkerHandle,
-    label: String,
-    theme: Theme,
-    shutdown_timeout: u64,
+    mut worker_events: tokio::sync::mpsc::UnboundedReceiver<(HostId, worker::Event)>,
+    workers: &[WorkerHandle],
+    settings: LoopSettings,
     mut hangup: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> color_eyre::Result<Option<String>> {
     let size = terminal.size()?;
-    let mut app = App::new(label, size.width, size.height);
+    let LoopSettings {
+        hosts,
+        theme,
+        shutdown_timeout,
+        notice,
+        keys,
+    } = settings;
+    let mut app = App::with_hosts(hosts, size.width, size.height);
     app.lifecycle.shutdown_timeout = shutdown_timeout;
+    app.keys = keys;
+    if let Some(text) = notice {
+        app.overlay = Some(crate::app::Overlay::Message {
+            title: "Config file not used".into(),
+            text: format!("{text}\n\nvirtsnap runs with the default settings. Esc closes this."),
+            scroll: 0,
+        });
+    }
     app.update(Msg::Tick { now: unix_now() });
     let mut keys = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -125,7 +174,7 @@ async fn main_loop(
                 Some(Err(_)) | None => return Ok(Some("terminal closed".into())),
             },
             ev = worker_events.recv() => match ev {
-                Some(ev) => Msg::Worker(ev),
+                Some((host, ev)) => Msg::Worker(host, ev),
                 None => return Ok(Some("worker ended".into())),
             },
             _ = sigterm.recv() => return Ok(Some("SIGTERM".into())),
@@ -142,29 +191,35 @@ async fn main_loop(
         };
         // Coalesce bursts (a refresh of many domains) into one draw.
         let mut msgs = vec![msg];
-        while let Ok(ev) = worker_events.try_recv() {
-            msgs.push(Msg::Worker(ev));
+        while let Ok((host, ev)) = worker_events.try_recv() {
+            msgs.push(Msg::Worker(host, ev));
         }
         for msg in msgs {
             for cmd in app.update(msg) {
                 match cmd {
                     Command::Quit => return Ok(None),
-                    Command::Refresh => worker.send(Request::Refresh),
-                    Command::RefreshDomain { name } => worker.send(Request::RefreshDomain { name }),
-                    Command::LoadSnapshots { domain } => {
-                        worker.send(Request::LoadSnapshots { domain })
+                    Command::Refresh => workers.iter().for_each(|w| w.send(Request::Refresh)),
+                    Command::RefreshDomain { host, name } => {
+                        send(workers, host, Request::RefreshDomain { name })
                     }
-                    Command::InspectGuest { domain } => {
-                        worker.send(Request::InspectGuest { domain })
+                    Command::LoadSnapshots { host, domain } => {
+                        send(workers, host, Request::LoadSnapshots { domain })
                     }
-                    Command::StartJob { id, job } => worker.send(Request::StartJob { id, job }),
-                    Command::Control { id, control } => {
-                        worker.send(Request::Control { id, control })
+                    Command::InspectGuest { host, domain } => {
+                        send(workers, host, Request::InspectGuest { domain })
                     }
-                    Command::OpenConsole { domain, force } => {
-                        worker.send(Request::OpenConsole { domain, force })
+                    Command::StartJob { host, id, job } => {
+                        send(workers, host, Request::StartJob { id, job })
                     }
-                    Command::AttachConsole(handle) => {
+                    Command::Control { host, id, control } => {
+                        send(workers, host, Request::Control { id, control })
+                    }
+                    Command::OpenConsole {
+                        host,
+                        domain,
+                        force,
+                    } => send(workers, host, Request::OpenConsole { domain, force }),
+                    Command::AttachConsole { host, handle } => {
                         // crossterm's EventStream reads the terminal on a thread of its own
                         // (holding its reader lock): drop it first so the console gets every
                         // byte, and only then make the fresh one used after detaching.
@@ -175,6 +230,7 @@ async fn main_loop(
                         let (width, height) = crossterm::terminal::size()?;
                         app.update(Msg::Resize { width, height });
                         app.update(Msg::ConsoleEnded {
+                            host,
                             domain: handle.domain.clone(),
                             end,
                         });
@@ -183,6 +239,14 @@ async fn main_loop(
             }
         }
         dirty = true;
+    }
+}
+
+/// Routes a request to the worker of `host`: the host of the row it is about.
+fn send(workers: &[WorkerHandle], host: HostId, request: Request) {
+    match workers.get(host.0) {
+        Some(w) => w.send(request),
+        None => tracing::warn!("no worker for host {}: {request:?} dropped", host.0),
     }
 }
 

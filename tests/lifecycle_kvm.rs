@@ -181,8 +181,8 @@ fn bulk_start_of_three_marked_rows_through_the_app_and_the_worker() {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             match events.try_recv() {
                 Ok(e) => {
-                    for cmd in app.update(Msg::Worker(e)) {
-                        if let Command::StartJob { id, job } = cmd {
+                    for cmd in app.update(Msg::Worker(Default::default(), e)) {
+                        if let Command::StartJob { id, job, .. } = cmd {
                             worker.send(Request::StartJob { id, job });
                         }
                     }
@@ -194,7 +194,7 @@ fn bulk_start_of_three_marked_rows_through_the_app_and_the_worker() {
     let loaded = |app: &App| {
         names.iter().all(|n| {
             app.list
-                .row_by_name(n)
+                .row(Default::default(), n)
                 .is_some_and(|r| r.state == Some(DomainState::Shutoff))
         })
     };
@@ -211,7 +211,7 @@ fn bulk_start_of_three_marked_rows_through_the_app_and_the_worker() {
     assert_eq!(cmds.len(), 3);
     assert!(app.list.marked.is_empty());
     for cmd in cmds {
-        if let Command::StartJob { id, job } = cmd {
+        if let Command::StartJob { id, job, .. } = cmd {
             worker.send(Request::StartJob { id, job });
         }
     }
@@ -219,7 +219,7 @@ fn bulk_start_of_three_marked_rows_through_the_app_and_the_worker() {
         app.jobs.running.is_empty()
             && names.iter().all(|n| {
                 app.list
-                    .row_by_name(n)
+                    .row(Default::default(), n)
                     .is_some_and(|r| r.state == Some(DomainState::Running))
             })
     };

@@ -294,15 +294,18 @@ fn hundreds_of_preloaded_snapshots_render_in_the_tree() {
 
     let mut app = App::new("test".into(), 120, 40);
     app.update(Msg::Tick { now: 1_700_100_000 });
-    app.update(Msg::Worker(Event::DomainList(vec![DomainInfo::named(
-        "big-tree".into(),
-        "uuid".into(),
-    )])));
+    app.update(Msg::Worker(
+        virtsnap::app::HostId(0),
+        Event::DomainList(vec![DomainInfo::named("big-tree".into(), "uuid".into())]),
+    ));
     app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
-    app.update(Msg::Worker(Event::Snapshots {
-        domain: "big-tree".into(),
-        result: Ok(Box::new(data)),
-    }));
+    app.update(Msg::Worker(
+        virtsnap::app::HostId(0),
+        Event::Snapshots {
+            domain: "big-tree".into(),
+            result: Ok(Box::new(data)),
+        },
+    ));
     let Screen::Snapshots(view) = &app.screen else {
         panic!("Enter did not open the snapshot view")
     };

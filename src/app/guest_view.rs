@@ -2,8 +2,8 @@
 //! opens on a running domain with an agent channel, answered by the worker
 //! (`Event::GuestInspected`), shown under the Quiesce checkbox.
 
-use super::snapshot_dialog::quiesce_lock;
-use super::{App, Overlay};
+use super::dialogs::create::quiesce_lock;
+use super::{App, HostId, Overlay};
 use crate::model::guest::{AgentState, GuestFileSystem};
 use crate::model::GuestAgent;
 
@@ -59,20 +59,26 @@ impl GuestView {
 /// agent connected too.
 pub fn on_inspected(
     app: &mut App,
+    host: HostId,
     domain: &str,
     agent: AgentState,
     file_systems: Result<Vec<GuestFileSystem>, String>,
 ) {
     let mut lock = None;
     if agent == AgentState::Connected {
-        if let Some(row) = app.list.rows.iter_mut().find(|r| r.name == domain) {
+        let info = app.hosts.info(host).cloned();
+        if let Some(row) = app
+            .list
+            .rows
+            .iter_mut()
+            .find(|r| r.host == host && r.name == domain)
+        {
             if let Some(live) = row.live.as_mut() {
                 if live.guest_agent.is_some_and(|a| !a.connected) {
                     live.guest_agent = Some(GuestAgent { connected: true });
                 }
             }
-            lock = app
-                .host
+            lock = info
                 .as_ref()
                 .and_then(|h| row.verdict(h))
                 .map(|v| quiesce_lock(&v));
@@ -81,11 +87,11 @@ pub fn on_inspected(
     let Some(Overlay::CreateSnapshot(d)) = app.overlay.as_mut() else {
         return;
     };
-    if d.domain != domain {
+    if d.host != host || d.domain != domain {
         return;
     }
     if let Some(lock) = lock {
-        if let Some(cfg) = app.list.rows.iter().find(|r| r.name == domain) {
+        if let Some(cfg) = app.list.row(host, domain) {
             if let Some(live) = &cfg.live {
                 d.config.guest_agent = live.guest_agent;
             }
@@ -116,15 +122,17 @@ mod tests {
         row.memory_kib = Some(65536);
         row.snapshots = Some(0);
         let mut app = App::new("qemu:///system".into(), 100, 34);
-        app.update(Msg::Worker(Event::Connected(Box::new(
-            crate::ui::tests::demo_host(),
-        ))));
-        app.update(Msg::Worker(Event::DomainList(vec![row])));
-        let cmds = super::super::snapshot_dialog::open(&mut app, "g1", Vec::new(), &|_| None);
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::Connected(Box::new(crate::ui::tests::demo_host())),
+        ));
+        app.update(Msg::Worker(HostId(0), Event::DomainList(vec![row])));
+        let cmds =
+            crate::app::dialogs::create::open(&mut app, HostId(0), "g1", Vec::new(), &|_| None);
         (app, cmds)
     }
 
-    fn dialog(app: &App) -> &crate::app::snapshot_dialog::SnapshotDialog {
+    fn dialog(app: &App) -> &crate::app::dialogs::create::SnapshotDialog {
         match &app.overlay {
             Some(Overlay::CreateSnapshot(d)) => d,
             other => panic!("no dialog: {other:?}"),
@@ -146,9 +154,11 @@ mod tests {
             cmds,
             vec![
                 Command::LoadSnapshots {
+                    host: HostId(0),
                     domain: "g1".into()
                 },
                 Command::InspectGuest {
+                    host: HostId(0),
                     domain: "g1".into()
                 }
             ]
@@ -156,11 +166,14 @@ mod tests {
         assert_eq!(dialog(&app).guest, GuestView::Checking);
         let lock = dialog(&app).quiesce_lock.clone();
         assert!(lock.is_some_and(|l| l.contains("not connected")));
-        app.update(Msg::Worker(Event::GuestInspected {
-            domain: "g1".into(),
-            agent: AgentState::Connected,
-            file_systems: Ok(vec![data_fs()]),
-        }));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::GuestInspected {
+                domain: "g1".into(),
+                agent: AgentState::Connected,
+                file_systems: Ok(vec![data_fs()]),
+            },
+        ));
         let d = dialog(&app);
         assert_eq!(
             d.guest.line().as_deref(),
@@ -181,11 +194,14 @@ mod tests {
     #[test]
     fn an_agent_that_does_not_answer_keeps_quiesce_locked() {
         let (mut app, _) = dialog_on_guest();
-        app.update(Msg::Worker(Event::GuestInspected {
-            domain: "g1".into(),
-            agent: AgentState::NotAnswering("guest agent timed out".into()),
-            file_systems: Err("the agent does not answer".into()),
-        }));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::GuestInspected {
+                domain: "g1".into(),
+                agent: AgentState::NotAnswering("guest agent timed out".into()),
+                file_systems: Err("the agent does not answer".into()),
+            },
+        ));
         let d = dialog(&app);
         assert_eq!(
             d.guest.line().as_deref(),
@@ -193,11 +209,14 @@ mod tests {
         );
         assert!(d.quiesce_lock.is_some());
         // An answer for another domain changes nothing.
-        app.update(Msg::Worker(Event::GuestInspected {
-            domain: "other".into(),
-            agent: AgentState::Connected,
-            file_systems: Ok(vec![data_fs()]),
-        }));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::GuestInspected {
+                domain: "other".into(),
+                agent: AgentState::Connected,
+                file_systems: Ok(vec![data_fs()]),
+            },
+        ));
         assert!(matches!(
             dialog(&app).guest,
             GuestView::Known {

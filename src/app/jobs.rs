@@ -2,10 +2,13 @@
 //! for the user. Time comes in through `Msg::Tick`, so this stays plain data.
 
 use crate::libvirt::jobs::{Job, JobId, JobQuestion, JobUpdate};
+use crate::model::inventory::HostId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobState {
     pub id: JobId,
+    /// The host whose worker runs it (controls go there).
+    pub host: HostId,
     pub title: String,
     pub domain: Option<String>,
     pub step: String,
@@ -23,11 +26,12 @@ pub struct Jobs {
 
 impl Jobs {
     /// Registers a job about to be sent to the worker and returns its id.
-    pub fn start(&mut self, job: &Job, now: u64) -> JobId {
+    pub fn start(&mut self, host: HostId, job: &Job, now: u64) -> JobId {
         self.next_id += 1;
         let id = self.next_id;
         self.running.push(JobState {
             id,
+            host,
             title: job.title(),
             domain: job.domain().map(str::to_string),
             step: "starting".into(),
@@ -38,10 +42,11 @@ impl Jobs {
         id
     }
 
-    pub fn is_busy(&self, domain: &str) -> bool {
+    /// A job runs on `domain` of `host`.
+    pub fn is_busy(&self, host: HostId, domain: &str) -> bool {
         self.running
             .iter()
-            .any(|j| j.domain.as_deref() == Some(domain))
+            .any(|j| j.host == host && j.domain.as_deref() == Some(domain))
     }
 
     pub fn get(&self, id: JobId) -> Option<&JobState> {

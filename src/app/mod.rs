@@ -1,25 +1,31 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
-pub mod confirm;
+pub mod dialogs;
+pub mod domains;
+mod events;
 pub mod guest_view;
-mod input;
+pub mod hosts;
 mod jobs;
+pub mod keys;
 pub mod lifecycle;
-mod list;
-pub mod snapshot_dialog;
-pub mod snapshot_dialogs;
 pub mod snapshot_view;
 pub mod text_field;
+pub mod time;
 
-use input::InputOutcome;
-pub use input::{InputKind, InputLine};
+pub use domains::list::DomainList;
+use domains::prompt::InputOutcome;
+pub use domains::prompt::{InputKind, InputLine};
+pub use hosts::{Connection, HostState, Hosts};
 pub use jobs::{JobState, Jobs};
-pub use list::DomainList;
+pub use keys::{Action, KeyMap, View};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+use dialogs::confirm::ConfirmAction;
 
 use crate::libvirt::jobs::{Job, JobControl, JobId};
 use crate::libvirt::worker::Event;
+pub use crate::model::inventory::HostId;
 use crate::model::inventory::HostInfo;
 
 /// Smallest terminal the views are laid out for; below it a message asks for more room.
@@ -29,52 +35,45 @@ pub const MIN_HEIGHT: u16 = 12;
 /// Rows the header, table heading, status and footer take; the rest shows domains.
 pub const CHROME_ROWS: u16 = 8;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Connection {
-    Connecting {
-        uri: String,
-    },
-    Connected,
-    /// The first connection failed.
-    Failed {
-        message: String,
-    },
-    /// Not connected now (lost, or still failing); the last known list stays on screen,
-    /// read-only, and the next attempt is `retry_in` seconds away.
-    Lost {
-        reason: String,
-        retry_in: u64,
-    },
-}
-
-/// What `update` asks the outside world to do.
+/// What `update` asks the outside world to do. Everything about a domain goes to the worker
+/// of the domain's own host.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
+    /// Re-read every domain of every host.
     Refresh,
     RefreshDomain {
+        host: HostId,
         name: String,
     },
     LoadSnapshots {
+        host: HostId,
         domain: String,
     },
     StartJob {
+        host: HostId,
         id: JobId,
         job: Job,
     },
     Control {
+        host: HostId,
         id: JobId,
         control: JobControl,
     },
     /// Ask the worker to open a domain's console (`force` takes it over).
     OpenConsole {
+        host: HostId,
         domain: String,
         force: bool,
     },
-    /// Hand the terminal to an open console until the user detaches.
-    AttachConsole(crate::libvirt::console::ConsoleHandle),
-    /// Ask the guest agent of a running domain (for the create-snapshot dialog).
+    /// Hand the terminal to an open console (of a domain on `host`) until the user detaches.
+    AttachConsole {
+        host: HostId,
+        handle: crate::libvirt::console::ConsoleHandle,
+    },
+    /// Ask the guest agent of a running domain on `host` (for the create-snapshot dialog).
     InspectGuest {
+        host: HostId,
         domain: String,
     },
 }
@@ -91,16 +90,16 @@ pub enum Screen {
 pub enum Overlay {
     Help,
     /// A yes/no question before an action (force off, bulk actions, taking over a console).
-    Confirm(Box<confirm::Confirm>),
+    Confirm(Box<dialogs::confirm::Confirm>),
     /// The selected snapshot's XML, scrolled by `scroll` lines.
     SnapshotXml {
         scroll: u16,
     },
-    Revert(Box<snapshot_dialogs::RevertDialog>),
-    Delete(Box<snapshot_dialogs::DeleteDialog>),
-    Describe(Box<snapshot_dialogs::DescribeDialog>),
+    Revert(Box<dialogs::existing::RevertDialog>),
+    Delete(Box<dialogs::existing::DeleteDialog>),
+    Describe(Box<dialogs::existing::DescribeDialog>),
     /// `s`: create a snapshot.
-    CreateSnapshot(Box<snapshot_dialog::SnapshotDialog>),
+    CreateSnapshot(Box<dialogs::create::SnapshotDialog>),
     /// A result too long for the status line (an explained failure), scrolled by `scroll`.
     Message {
         title: String,
@@ -117,13 +116,15 @@ pub enum Msg {
         width: u16,
         height: u16,
     },
-    Worker(Event),
+    /// What a host's worker reported.
+    Worker(HostId, Event),
     /// The clock, in Unix seconds: sent once a second while jobs run, and before keys.
     Tick {
         now: u64,
     },
     /// Back from an attached console.
     ConsoleEnded {
+        host: HostId,
         domain: String,
         end: Result<crate::libvirt::console::ConsoleEnd, String>,
     },
@@ -131,15 +132,13 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
-    pub connection: Connection,
-    pub host: Option<HostInfo>,
+    /// Every host, each with its own worker; rows carry the `HostId` of theirs.
+    pub hosts: Hosts,
     pub list: DomainList,
     /// One line for the user: the last notice or error, cleared by the next key.
     pub status: Option<String>,
     pub width: u16,
     pub height: u16,
-    /// Set once a refresh completed, so "no domains" is not claimed while still listing.
-    pub listed: bool,
     pub screen: Screen,
     pub overlay: Option<Overlay>,
     pub jobs: Jobs,
@@ -148,25 +147,53 @@ pub struct App {
     pub lifecycle: lifecycle::LifecycleState,
     /// A `/` or `:` prompt being typed.
     pub input: Option<InputLine>,
+    /// Each view's keys (defaults, or remapped by the config file).
+    pub keys: KeyMap,
 }
 
 impl App {
+    /// One host, labelled `uri_label` until it connects.
     pub fn new(uri_label: String, width: u16, height: u16) -> Self {
+        Self::with_hosts(vec![(uri_label.clone(), uri_label)], width, height)
+    }
+
+    /// Several hosts, as (name, URI label) in `HostId` order.
+    pub fn with_hosts(hosts: Vec<(String, String)>, width: u16, height: u16) -> Self {
+        let hosts = Hosts {
+            all: hosts
+                .into_iter()
+                .map(|(name, uri)| HostState::new(name, uri))
+                .collect(),
+        };
+        let mut list = DomainList::default();
+        list.set_hosts(hosts.all.iter().map(|h| h.name.clone()).collect());
         Self {
-            connection: Connection::Connecting { uri: uri_label },
-            host: None,
-            list: DomainList::default(),
+            hosts,
+            list,
             status: None,
             width,
             height,
-            listed: false,
             screen: Screen::Domains,
             overlay: None,
             jobs: Jobs::default(),
             now: 0,
             lifecycle: lifecycle::LifecycleState::default(),
             input: None,
+            keys: KeyMap::default(),
         }
+    }
+
+    /// The view whose key table applies now.
+    pub fn view(&self) -> View {
+        match self.screen {
+            Screen::Domains => View::Domains,
+            Screen::Snapshots(_) => View::Snapshots,
+        }
+    }
+
+    /// The action `key` does in the current view.
+    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        self.keys.view(self.view()).action_for(key)
     }
 
     pub fn too_small(&self) -> bool {
@@ -187,12 +214,12 @@ impl App {
                 self.list.keep_visible(self.page_rows());
                 Vec::new()
             }
-            Msg::Worker(event) => self.on_worker(event),
+            Msg::Worker(host, event) => self.on_worker(host, event),
             Msg::Tick { now } => {
                 self.now = now;
                 Vec::new()
             }
-            Msg::ConsoleEnded { domain, end } => {
+            Msg::ConsoleEnded { domain, end, .. } => {
                 lifecycle::on_console_ended(self, &domain, end);
                 Vec::new()
             }
@@ -203,10 +230,13 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        if keys::is_ctrl_c(&key) {
             return vec![Command::Quit];
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('x') {
+        let action = self.action_for(&key);
+        // Chords that cannot be typed text act even while a dialog or prompt takes the keys.
+        let command = keys::KeyChord::of(&key).is_command();
+        if command && action == Some(Action::CancelJob) {
             return self.cancel_latest_job();
         }
         if let Some(job) = self.jobs.pending_question().map(|j| j.id) {
@@ -218,18 +248,38 @@ impl App {
         if self.input.is_some() {
             return self.on_input_key(key);
         }
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('r') {
-            self.status = Some("refreshing...".into());
-            return vec![Command::Refresh];
+        if command && action == Some(Action::Refresh) {
+            return self.refresh();
+        }
+        if snapshot_view::view(self).is_some_and(|v| v.filter_editing) {
+            return snapshot_view::on_filter_key(self, key);
         }
         self.status = None;
-        if let Some(commands) = lifecycle::on_key(self, key) {
-            return commands;
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        match action {
+            Action::Lifecycle(_) | Action::Mark => lifecycle::on_action(self, action),
+            Action::Refresh => self.refresh(),
+            Action::CancelJob => self.cancel_latest_job(),
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            Action::Quit => vec![Command::Quit],
+            _ => match self.screen {
+                Screen::Domains => self.on_domains_action(action),
+                Screen::Snapshots(_) => snapshot_view::on_action(self, action),
+            },
         }
-        match self.screen {
-            Screen::Domains => self.on_domains_key(key),
-            Screen::Snapshots(_) => snapshot_view::on_key(self, key),
-        }
+    }
+
+    /// F5 / Ctrl-R: every domain again, and the open snapshot view's snapshots.
+    fn refresh(&mut self) -> Vec<Command> {
+        self.status = Some("refreshing...".into());
+        let mut cmds = vec![Command::Refresh];
+        cmds.extend(snapshot_view::reload_if_showing(self, None, None));
+        cmds
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
@@ -264,28 +314,24 @@ impl App {
         Vec::new()
     }
 
-    fn on_domains_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    fn on_domains_action(&mut self, action: Action) -> Vec<Command> {
         let page = self.page_rows();
-        match key.code {
-            KeyCode::Char('/') => {
+        match action {
+            Action::Filter => {
                 self.input = Some(InputLine::new(InputKind::Filter, self.list.filter.clone()));
             }
-            KeyCode::Char(':') => self.input = Some(InputLine::new(InputKind::Jump, String::new())),
-            KeyCode::Esc if !self.list.filter.is_empty() => self.list.set_filter(String::new()),
-            KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Enter => return snapshot_view::open(self),
-            KeyCode::Char('j') | KeyCode::Down => self.list.move_by(1, page),
-            KeyCode::Char('k') | KeyCode::Up => self.list.move_by(-1, page),
-            KeyCode::Char('g') | KeyCode::Home => self.list.move_to(0, page),
-            KeyCode::Char('G') | KeyCode::End => self.list.move_to(usize::MAX, page),
-            KeyCode::PageDown => self.list.move_by(page as isize, page),
-            KeyCode::PageUp => self.list.move_by(-(page as isize), page),
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
-            KeyCode::Char('s') => return snapshot_dialog::open_from_list(self),
-            KeyCode::F(5) => {
-                self.status = Some("refreshing...".into());
-                return vec![Command::Refresh];
+            Action::Jump => self.input = Some(InputLine::new(InputKind::Jump, String::new())),
+            Action::ClearFilter if !self.list.filter.is_empty() => {
+                self.list.set_filter(String::new())
             }
+            Action::Open => return snapshot_view::open(self),
+            Action::Down => self.list.move_by(1, page),
+            Action::Up => self.list.move_by(-1, page),
+            Action::First => self.list.move_to(0, page),
+            Action::Last => self.list.move_to(usize::MAX, page),
+            Action::PageDown => self.list.move_by(page as isize, page),
+            Action::PageUp => self.list.move_by(-(page as isize), page),
+            Action::Snapshot => return dialogs::create::open_from_list(self),
             _ => {}
         }
         Vec::new()
@@ -299,7 +345,9 @@ impl App {
             _ => return Vec::new(),
         };
         self.jobs.answered(id);
+        let host = self.jobs.get(id).map(|j| j.host).unwrap_or_default();
         vec![Command::Control {
+            host,
             id,
             control: JobControl::Answer(answer),
         }]
@@ -307,12 +355,23 @@ impl App {
 
     fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Command> {
         match self.overlay {
-            Some(Overlay::SnapshotXml { .. }) => snapshot_dialogs::on_xml_key(self, key),
-            Some(Overlay::Revert(_)) => snapshot_dialogs::on_revert_key(self, key),
-            Some(Overlay::Delete(_)) => snapshot_dialogs::on_delete_key(self, key),
-            Some(Overlay::Describe(_)) => snapshot_dialogs::on_describe_key(self, key),
-            Some(Overlay::CreateSnapshot(_)) => snapshot_dialog::on_key(self, key),
-            Some(Overlay::Confirm(_)) => confirm::on_key(self, key),
+            Some(Overlay::SnapshotXml { .. }) => dialogs::existing::on_xml_key(self, key),
+            Some(Overlay::Revert(_)) => dialogs::existing::on_revert_key(self, key),
+            Some(Overlay::Delete(_)) => dialogs::existing::on_delete_key(self, key),
+            Some(Overlay::Describe(_)) => dialogs::existing::on_describe_key(self, key),
+            Some(Overlay::CreateSnapshot(_)) => dialogs::create::on_key(self, key),
+            Some(Overlay::Confirm(_)) => match dialogs::confirm::on_key(self, key) {
+                Some(ConfirmAction::Jobs { jobs, clear_marks }) => {
+                    if clear_marks {
+                        self.list.marked.clear();
+                    }
+                    lifecycle::start_jobs(self, jobs)
+                }
+                Some(ConfirmAction::ForceConsole { host, domain }) => {
+                    lifecycle::open_console(self, host, domain, true)
+                }
+                None => Vec::new(),
+            },
             Some(Overlay::Message { ref mut scroll, .. }) => {
                 match key.code {
                     KeyCode::Char('j') | KeyCode::Down => *scroll = scroll.saturating_add(1),
@@ -325,10 +384,10 @@ impl App {
                 Vec::new()
             }
             Some(Overlay::Help) | None => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?')
-                ) {
+                // The view's own help key closes it too, whatever it was remapped to.
+                if matches!(key.code, KeyCode::Esc | KeyCode::Char('q'))
+                    || self.action_for(&key) == Some(Action::Help)
+                {
                     self.overlay = None;
                 }
                 Vec::new()
@@ -343,6 +402,7 @@ impl App {
             Some(job) => {
                 self.status = Some(format!("asking '{}' to cancel...", job.title));
                 vec![Command::Control {
+                    host: job.host,
                     id: job.id,
                     control: JobControl::Cancel,
                 }]
@@ -354,110 +414,34 @@ impl App {
         }
     }
 
-    /// Why a mutating action cannot run now, if it cannot: a read-only connection, or no
-    /// connection at all. Mutating keys show this in the status line and do nothing else.
+    /// The host the keys act on now: the snapshot view's, else the selected row's.
+    pub fn target_host(&self) -> HostId {
+        match &self.screen {
+            Screen::Snapshots(v) => v.host,
+            Screen::Domains => self.list.selected_row().map(|r| r.host).unwrap_or_default(),
+        }
+    }
+
+    /// What libvirt said about host `id`.
+    pub fn host(&self, id: HostId) -> Option<&HostInfo> {
+        self.hosts.info(id)
+    }
+
+    /// Why a mutating action on the target host cannot run now, if it cannot: a read-only
+    /// connection, or no connection at all. Mutating keys show this in the status line and
+    /// do nothing else.
     pub fn mutation_refused(&self) -> Option<String> {
-        match &self.connection {
-            Connection::Connected => {}
-            Connection::Connecting { .. } => return Some("not connected yet".into()),
-            Connection::Failed { message } => return Some(format!("not connected: {message}")),
-            Connection::Lost { reason, .. } => {
-                return Some(format!(
-                    "not connected to libvirt ({reason}); nothing was changed"
-                ))
-            }
-        }
-        match &self.host {
-            Some(h) if h.readonly => {
-                Some("the connection is read-only (--readonly): nothing can be changed".into())
-            }
-            _ => None,
-        }
+        self.hosts.mutation_refused(self.target_host())
     }
 
-    /// Registers a job and returns the command that starts it.
-    pub fn start_job(&mut self, job: Job) -> Command {
-        let id = self.jobs.start(&job, self.now);
-        Command::StartJob { id, job }
-    }
-
-    fn on_worker(&mut self, event: Event) -> Vec<Command> {
-        match event {
-            Event::Connecting { uri } => self.connection = Connection::Connecting { uri },
-            Event::Connected(host) => {
-                self.list.host = Some(host.capabilities.clone());
-                self.host = Some(*host);
-                self.connection = Connection::Connected;
-                // Progress notes from connecting (e.g. starting the demo) are done now.
-                self.status = None;
-            }
-            Event::Disconnected { reason, retry_in } => {
-                self.connection = Connection::Lost { reason, retry_in };
-            }
-            Event::ConnectFailed(e) => {
-                self.connection = Connection::Failed {
-                    message: e.to_string(),
-                }
-            }
-            Event::DomainList(rows) => {
-                self.list.replace_all(rows);
-                self.list.keep_visible(self.page_rows());
-            }
-            Event::DomainDetails(rows) => {
-                let reload = snapshot_view::changed_elsewhere(self, &rows);
-                self.list.merge(rows);
-                return reload;
-            }
-            Event::RefreshDone { .. } => {
-                self.listed = true;
-                if self.status.as_deref() == Some("refreshing...") {
-                    self.status = None;
-                }
-                return snapshot_view::reload_if_showing(self, None);
-            }
-            Event::Snapshots { domain, result } => {
-                snapshot_view::on_loaded(self, &domain, result.map(|b| *b))
-            }
-            Event::Notice(text) => self.status = Some(text),
-            Event::GuestInspected {
-                domain,
-                agent,
-                file_systems,
-            } => guest_view::on_inspected(self, &domain, agent, file_systems),
-            Event::ConsoleOpened(handle) => return lifecycle::on_console_opened(self, handle),
-            Event::ConsoleFailed { domain, error } => {
-                lifecycle::on_console_failed(self, domain, error)
-            }
-            Event::Job { id, update } => {
-                if let Some((job, result)) = self.jobs.apply(id, update) {
-                    let failed = result.is_err();
-                    let text = match result {
-                        Ok(done) => done,
-                        Err(why) => format!("{} failed: {why}", job.title),
-                    };
-                    // An explanation with options, or a failure wider than the status line,
-                    // would be cut there: show all of it.
-                    let cut = failed && text.chars().count() > usize::from(self.width);
-                    if (text.contains('\n') || cut) && self.overlay.is_none() {
-                        self.status = text.lines().next().map(str::to_string);
-                        self.overlay = Some(Overlay::Message {
-                            title: job.title.clone(),
-                            text,
-                            scroll: 0,
-                        });
-                    } else {
-                        self.status = Some(text);
-                    }
-                    if let Some(domain) = job.domain.as_deref() {
-                        return snapshot_view::reload_if_showing(self, Some(domain));
-                    }
-                }
-            }
-            Event::Stopped => {}
-        }
-        Vec::new()
+    /// Registers a job on `host` and returns the command that starts it on that host's worker.
+    pub fn start_job(&mut self, host: HostId, job: Job) -> Command {
+        let id = self.jobs.start(host, &job, self.now);
+        Command::StartJob { host, id, job }
     }
 }
 
+#[cfg(test)]
+mod hosts_tests;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::model::inventory::DomainInfo;
@@ -12,7 +12,7 @@ fn app_with(n: usize) -> App {
     let rows = (0..n)
         .map(|i| DomainInfo::named(format!("vm{i:03}"), format!("uuid-{i}")))
         .collect();
-    app.update(Msg::Worker(Event::DomainList(rows)));
+    app.update(Msg::Worker(HostId(0), Event::DomainList(rows)));
     app
 }
 
@@ -63,13 +63,13 @@ fn a_new_listing_keeps_details_and_selection() {
     app.update(key(KeyCode::Char('j')));
     let mut filled = DomainInfo::named("vm001".into(), "uuid-1".into());
     filled.snapshots = Some(4);
-    app.update(Msg::Worker(Event::DomainDetails(vec![filled])));
+    app.update(Msg::Worker(HostId(0), Event::DomainDetails(vec![filled])));
     // vm000 went away; vm001 stays selected and keeps its details until re-read.
     let rows = vec![
         DomainInfo::named("vm001".into(), "uuid-1".into()),
         DomainInfo::named("vm002".into(), "uuid-2".into()),
     ];
-    app.update(Msg::Worker(Event::DomainList(rows)));
+    app.update(Msg::Worker(HostId(0), Event::DomainList(rows)));
     assert_eq!(app.list.selected, 0);
     assert_eq!(app.list.rows[0].snapshots, Some(4));
 }
@@ -130,7 +130,7 @@ fn filter_matches_state_and_cpu_mode() {
     let mut a = DomainInfo::named("a".into(), "ua".into());
     a.state = Some(crate::model::DomainState::Paused);
     let b = DomainInfo::named("b".into(), "ub".into());
-    app.update(Msg::Worker(Event::DomainList(vec![a, b])));
+    app.update(Msg::Worker(HostId(0), Event::DomainList(vec![a, b])));
     app.list.set_filter("paused".into());
     assert_eq!(app.list.visible_len(), 1);
     assert_eq!(app.list.selected_row().unwrap().name, "a");
@@ -154,10 +154,13 @@ fn colon_jumps_even_outside_the_filter() {
 fn mutations_are_refused_while_disconnected_or_read_only() {
     let mut app = app_with(1);
     assert!(app.mutation_refused().is_some(), "not connected yet");
-    app.update(Msg::Worker(Event::Disconnected {
-        reason: "daemon gone".into(),
-        retry_in: 4,
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Disconnected {
+            reason: "daemon gone".into(),
+            retry_in: 4,
+        },
+    ));
     assert!(app.mutation_refused().unwrap().contains("daemon gone"));
 }
 
@@ -165,7 +168,7 @@ fn mutations_are_refused_while_disconnected_or_read_only() {
 fn job_question_takes_y_or_n_only() {
     use crate::libvirt::jobs::{JobQuestion, JobUpdate};
     let mut app = app_with(1);
-    let cmd = app.start_job(Job::Probe { seconds: 1 });
+    let cmd = app.start_job(HostId(0), Job::Probe { seconds: 1 });
     let Command::StartJob { id, .. } = cmd else {
         panic!("{cmd:?}")
     };
@@ -174,10 +177,13 @@ fn job_question_takes_y_or_n_only() {
         yes: "force".into(),
         no: "keep".into(),
     };
-    app.update(Msg::Worker(Event::Job {
-        id,
-        update: JobUpdate::Question(q),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id,
+            update: JobUpdate::Question(q),
+        },
+    ));
     assert!(
         app.update(key(KeyCode::Char('j'))).is_empty(),
         "stray keys wait"
@@ -186,14 +192,18 @@ fn job_question_takes_y_or_n_only() {
     assert_eq!(
         cmds,
         vec![Command::Control {
+            host: HostId(0),
             id,
             control: JobControl::Answer(true)
         }]
     );
-    app.update(Msg::Worker(Event::Job {
-        id,
-        update: JobUpdate::Finished(Ok("done".into())),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id,
+            update: JobUpdate::Finished(Ok("done".into())),
+        },
+    ));
     assert!(app.jobs.running.is_empty());
     assert_eq!(app.status.as_deref(), Some("done"));
 }
@@ -203,13 +213,17 @@ fn a_failure_wider_than_the_status_line_opens_in_full() {
     use crate::libvirt::jobs::JobUpdate;
     let mut app = app_with(1);
     let finish = |app: &mut App, why: &str| {
-        let Command::StartJob { id, .. } = app.start_job(Job::Probe { seconds: 1 }) else {
+        let Command::StartJob { id, .. } = app.start_job(HostId(0), Job::Probe { seconds: 1 })
+        else {
             panic!("no job")
         };
-        app.update(Msg::Worker(Event::Job {
-            id,
-            update: JobUpdate::Finished(Err(why.into())),
-        }));
+        app.update(Msg::Worker(
+            HostId(0),
+            Event::Job {
+                id,
+                update: JobUpdate::Finished(Err(why.into())),
+            },
+        ));
     };
     finish(&mut app, "short");
     assert_eq!(app.status.as_deref(), Some("probe 1s failed: short"));

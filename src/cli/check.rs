@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::{print_out, CliError, Target};
-use crate::libvirt::{inventory, open, storage};
+use super::{print_out, CliError, Fleet, Target};
+use crate::libvirt::{inventory, open, storage, ConnectOptions, VirtError};
 use crate::model::inventory::{DomainInfo, HostInfo};
 use crate::model::snapshot::{SnapshotLocation, SnapshotPlan};
 use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
@@ -12,6 +12,8 @@ use crate::model::{DiskOnlyVerdict, DomainState, MemoryVerdict, Verdict};
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
+    /// The host the domain is on (its `[[host]]` name, or made from its URI).
+    pub host: String,
     pub domain: String,
     pub state: DomainState,
     pub memory_snapshot: MemoryVerdict,
@@ -93,12 +95,32 @@ pub fn plans(layout: &Layout, verdict: &Verdict) -> Plans {
 
 /// Reads one domain and the host, as the list does.
 pub fn read_domain(target: &Target, name: &str) -> Result<(HostInfo, DomainInfo), CliError> {
-    let conn = open(&target.connect)?;
-    let host = inventory::host_info(&conn, target.connect.readonly, None)?;
+    Ok(read_domain_on(&target.connect, name)?)
+}
+
+/// [`read_domain`] on one connection, with libvirt's error kept (`NoDomain` tells a host
+/// without the domain from a host that failed).
+pub fn read_domain_on(
+    connect: &ConnectOptions,
+    name: &str,
+) -> Result<(HostInfo, DomainInfo), VirtError> {
+    let conn = open(connect)?;
+    let host = inventory::host_info(&conn, connect.readonly, None)?;
     let domain = inventory::lookup(&conn, name)?;
     let mut row = DomainInfo::named(name.to_string(), domain.uuid_string().unwrap_or_default());
     inventory::fetch_details(&domain, &mut row);
     Ok((host, row))
+}
+
+/// What `check` reads on one host: the domain's row and its storage model.
+fn read_check_on(
+    connect: &ConnectOptions,
+    name: &str,
+) -> Result<(HostInfo, DomainInfo, Layout), VirtError> {
+    let (host, row) = read_domain_on(connect, name)?;
+    let conn = open(connect)?;
+    let layout = storage::read_layout(&conn, name)?;
+    Ok((host, row, layout))
 }
 
 pub fn verdict_of(host: &HostInfo, row: &DomainInfo) -> Result<(DomainState, Verdict), CliError> {
@@ -116,32 +138,65 @@ pub fn verdict_of(host: &HostInfo, row: &DomainInfo) -> Result<(DomainState, Ver
     Ok((state, verdict))
 }
 
-pub fn run(target: &Target, name: &str, json: bool) -> Result<(), CliError> {
-    let (host, row) = read_domain(target, name)?;
-    let (state, verdict) = verdict_of(&host, &row)?;
-    let conn = open(&target.connect)?;
-    let layout = storage::read_layout(&conn, name)?;
-    let plans = plans(&layout, &verdict);
-    // One decision: whether a disk-only snapshot is possible is what `snapshot create` decides.
-    let mut disk_only = verdict.disk_only.clone();
-    disk_only.allowed = plans.disk_only.possible;
-    if !plans.disk_only.possible {
-        disk_only.reason = plans.disk_only.reason.clone();
+/// Checks DOMAIN on every host that has it. One host: a JSON object, as always. Several: a
+/// JSON array with a report per host that has the domain (text: one block per host); a host
+/// that could not be asked is named on stderr, and exit code 1 follows when none had it.
+pub fn run(fleet: &Fleet, name: &str, json: bool) -> Result<(), CliError> {
+    let mut reports = Vec::new();
+    let mut failed = Vec::new();
+    let results = fleet.read_all(|c| read_check_on(c, name).map_err(Into::into));
+    for (host_name, result) in results {
+        let (host, row, layout) = match result {
+            Ok(found) => found,
+            Err(e) if !fleet.several() => return Err(e),
+            Err(e) => {
+                let absent = e.to_string().starts_with("no domain named");
+                if !absent {
+                    failed.push(format!("{host_name}: {e}"));
+                }
+                continue;
+            }
+        };
+        let (state, verdict) = verdict_of(&host, &row)?;
+        let plans = plans(&layout, &verdict);
+        // One decision: whether a disk-only snapshot is possible is what `snapshot create`
+        // decides.
+        let mut disk_only = verdict.disk_only.clone();
+        disk_only.allowed = plans.disk_only.possible;
+        if !plans.disk_only.possible {
+            disk_only.reason = plans.disk_only.reason.clone();
+        }
+        reports.push(CheckReport {
+            host: host_name,
+            domain: row.name.clone(),
+            state,
+            explanation: verdict.memory.explanation(),
+            memory_snapshot: verdict.memory,
+            disk_only_snapshot: disk_only,
+            plans,
+        });
     }
-    let report = CheckReport {
-        domain: row.name.clone(),
-        state,
-        explanation: verdict.memory.explanation(),
-        memory_snapshot: verdict.memory,
-        disk_only_snapshot: disk_only,
-        plans,
+    for f in &failed {
+        eprintln!("virtsnap: not checked on {f}");
+    }
+    if reports.is_empty() {
+        let names: Vec<&str> = fleet.hosts.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(CliError::Runtime(format!(
+            "no domain named '{name}' on {}",
+            names.join(", ")
+        )));
+    }
+    let text = match (json, fleet.several()) {
+        (true, false) => serde_json::to_string_pretty(&reports[0])? + "\n",
+        (true, true) => serde_json::to_string_pretty(&reports)? + "\n",
+        (false, false) => render_text(&reports[0]),
+        (false, true) => reports
+            .iter()
+            .map(|r| format!("== {} ==\n{}", r.host, render_text(r)))
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
-    if json {
-        let mut text = serde_json::to_string_pretty(&report)?;
-        text.push('\n');
-        return print_out(&text);
-    }
-    print_out(&render_text(&report))
+    print_out(&text)
 }
 
 /// "Disk-only: external disk-only snapshot: vda -> ...".
@@ -226,6 +281,7 @@ mod tests {
             libvirt_version: 11_003_000,
         });
         let report = CheckReport {
+            host: "local".into(),
             domain: cfg.name.clone(),
             state: DomainState::Running,
             explanation: verdict.memory.explanation(),

@@ -28,9 +28,10 @@ pub struct ShutdownArgs {
     /// Domain names
     #[arg(required = true, value_name = "DOMAIN")]
     pub domains: Vec<String>,
-    /// Seconds to wait for each guest before asking to force it off
-    #[arg(long, value_name = "S", default_value_t = 120)]
-    pub timeout: u64,
+    /// Seconds to wait for each guest before asking to force it off (default: the config
+    /// file's shutdown_timeout, else 120)
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u64>,
     /// Force off a guest still running after the timeout, without asking
     #[arg(long)]
     pub force: bool,
@@ -52,7 +53,9 @@ pub fn start(target: &Target, args: &DomainsArgs) -> Result<(), CliError> {
 
 pub fn shutdown(target: &Target, args: &ShutdownArgs) -> Result<(), CliError> {
     let action = LifecycleAction::Shutdown {
-        timeout_secs: args.timeout,
+        timeout_secs: args
+            .timeout
+            .unwrap_or(lifecycle::DEFAULT_SHUTDOWN_TIMEOUT.as_secs()),
     };
     run(target, &args.domains, action, args.force)
 }

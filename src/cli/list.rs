@@ -6,16 +6,17 @@
 use std::sync::Mutex;
 
 use serde::Serialize;
-use virt::connect::Connect;
 
-use super::{print_out, CliError, Target};
-use crate::libvirt::{inventory, open, space};
+use super::{print_out, CliError, Fleet};
+use crate::libvirt::{inventory, open, space, ConnectOptions};
 use crate::model::inventory::{DomainInfo, HostInfo};
 use crate::model::space::{short_bytes, VmSpace, DEEP_CHAIN_OVERLAYS};
 use crate::model::{CpuMode, DomainState};
 
 #[derive(Debug, Serialize)]
 pub struct ListEntry {
+    /// The host's name (`[[host]]` name, or made from its URI): which connection this is.
+    pub host: String,
     pub name: String,
     pub uuid: String,
     pub state: Option<DomainState>,
@@ -63,7 +64,7 @@ pub struct MemorySnapshotEntry {
 }
 
 impl ListEntry {
-    pub fn of(row: &DomainInfo, host: &HostInfo) -> Self {
+    pub fn of(host_name: &str, row: &DomainInfo, host: &HostInfo) -> Self {
         let entry = |b: crate::model::inventory::CpuBadge,
                      c: Option<&crate::model::DomainConfig>| {
             CpuEntry {
@@ -91,6 +92,7 @@ impl ListEntry {
             applicable: v.memory.applicable,
         });
         Self {
+            host: host_name.to_string(),
             name: row.name.clone(),
             uuid: row.uuid.clone(),
             state: row.state,
@@ -108,10 +110,15 @@ impl ListEntry {
     }
 }
 
-/// Reads every domain with the same overlapping calls the TUI uses.
-pub fn collect(target: &Target) -> Result<(Connect, HostInfo, Vec<DomainInfo>), CliError> {
-    let conn = open(&target.connect)?;
-    let host = inventory::host_info(&conn, target.connect.readonly, None)?;
+/// One host's listing: its info, its domains (sorted by name) and each one's snapshot space
+/// and age, or why that could not be read.
+pub type HostListing = (HostInfo, Vec<DomainInfo>, Vec<Result<VmSpace, String>>);
+
+/// Reads every domain of one host with the same overlapping calls the TUI uses, and their
+/// snapshots' space and age (`stale_after_days` marks old ones).
+pub fn collect(connect: &ConnectOptions, stale_after_days: u32) -> Result<HostListing, CliError> {
+    let conn = open(connect)?;
+    let host = inventory::host_info(&conn, connect.readonly, None)?;
     let rows = inventory::list_domains(&conn)?;
     let filled = Mutex::new(Vec::with_capacity(rows.len()));
     inventory::fetch_all(rows, inventory::FETCH_THREADS, 256, &|batch| {
@@ -123,38 +130,69 @@ pub fn collect(target: &Target) -> Result<(Connect, HostInfo, Vec<DomainInfo>), 
         .into_inner()
         .map_err(|_| CliError::Runtime("worker panicked".into()))?;
     rows.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((conn, host, rows))
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    let spaces = read_spaces(&conn, &names, stale_after_days);
+    Ok((host, rows, spaces))
 }
 
-/// Fills each entry's space and age, a few domains at a time (each reads the domain's
-/// snapshot XML and image headers; libvirt connections are thread-safe).
-fn fill_space(conn: &Connect, entries: &mut [ListEntry], stale_after_days: u32) {
-    let chunk = entries.len().div_ceil(inventory::FETCH_THREADS).max(1);
+/// Each domain's snapshot space and age, a few domains at a time (each reads the domain's
+/// snapshot XML and image headers; libvirt connections are thread-safe), in `names`' order.
+fn read_spaces(
+    conn: &virt::connect::Connect,
+    names: &[&str],
+    stale_after_days: u32,
+) -> Vec<Result<VmSpace, String>> {
+    let mut out: Vec<Result<VmSpace, String>> = names.iter().map(|_| Err(String::new())).collect();
+    let chunk = names.len().div_ceil(inventory::FETCH_THREADS).max(1);
     std::thread::scope(|scope| {
-        for part in entries.chunks_mut(chunk) {
+        for (part, slots) in names.chunks(chunk).zip(out.chunks_mut(chunk)) {
             scope.spawn(move || {
-                for e in part {
-                    match space::read_vm_space(conn, &e.name, stale_after_days, DEEP_CHAIN_OVERLAYS)
-                    {
-                        Ok(s) => e.space = Some(s),
-                        Err(err) => e.space_error = Some(err.to_string()),
-                    }
+                for (name, slot) in part.iter().zip(slots) {
+                    *slot = space::read_vm_space(conn, name, stale_after_days, DEEP_CHAIN_OVERLAYS)
+                        .map_err(|e| e.to_string());
                 }
             });
         }
     });
+    out
 }
 
-pub fn run(target: &Target, json: bool, stale_after_days: u32) -> Result<(), CliError> {
-    let (conn, host, rows) = collect(target)?;
-    let mut entries: Vec<ListEntry> = rows.iter().map(|r| ListEntry::of(r, &host)).collect();
-    fill_space(&conn, &mut entries, stale_after_days);
+/// Every host's domains, read at once, in host order. With one host a failure is the error;
+/// with several, the hosts that answered are printed, each failure goes to stderr naming its
+/// host, and the exit code is 1.
+pub fn run(fleet: &Fleet, json: bool, stale_after_days: u32) -> Result<(), CliError> {
+    let mut entries = Vec::new();
+    let mut failed = Vec::new();
+    for (name, result) in fleet.read_all(|c| collect(c, stale_after_days)) {
+        match result {
+            Ok((host, rows, spaces)) => {
+                for (row, space) in rows.iter().zip(spaces) {
+                    let mut e = ListEntry::of(&name, row, &host);
+                    match space {
+                        Ok(s) => e.space = Some(s),
+                        Err(err) => e.space_error = Some(err),
+                    }
+                    entries.push(e);
+                }
+            }
+            Err(e) if !fleet.several() => return Err(e),
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
     if json {
         let mut text = serde_json::to_string_pretty(&entries)?;
         text.push('\n');
-        return print_out(&text);
+        print_out(&text)?;
+    } else {
+        print_out(&render_text(&entries, fleet.several()))?;
     }
-    print_out(&render_text(&entries))
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(CliError::Runtime(format!(
+            "not listed: {}",
+            failed.join("; ")
+        ))),
+    }
 }
 
 /// SPACE: the total ("?" unknown, "1.2G+" a lower bound); OLDEST: the oldest snapshot's age,
@@ -197,8 +235,9 @@ fn short_age(secs: i64) -> String {
     }
 }
 
-fn render_text(entries: &[ListEntry]) -> String {
-    let mut table: Vec<[String; 10]> = vec![[
+fn render_text(entries: &[ListEntry], with_host: bool) -> String {
+    let mut table: Vec<[String; 11]> = vec![[
+        "HOST".into(),
         "NAME".into(),
         "STATE".into(),
         "CPU".into(),
@@ -242,6 +281,7 @@ fn render_text(entries: &[ListEntry]) -> String {
         };
         let [space, oldest, chain] = space_cells(e);
         table.push([
+            e.host.clone(),
             e.name.clone(),
             e.state.map_or("?", |s| s.label()).to_string(),
             cpu,
@@ -254,21 +294,60 @@ fn render_text(entries: &[ListEntry]) -> String {
             e.current_snapshot.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let mut widths = [0usize; 10];
+    let mut widths = [0usize; 11];
     for row in &table {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
+    // HOST only with several hosts: one host's table looks as it always did.
+    let skip = usize::from(!with_host);
     for row in &table {
         let line: Vec<String> = row
             .iter()
             .zip(widths)
+            .skip(skip)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(host: &str, name: &str) -> ListEntry {
+        ListEntry {
+            host: host.into(),
+            name: name.into(),
+            uuid: String::new(),
+            state: Some(DomainState::Running),
+            vcpus: Some(1),
+            memory_kib: None,
+            snapshots: Some(0),
+            current_snapshot: None,
+            cpu: None,
+            after_restart: None,
+            memory_snapshot: None,
+            space: None,
+            space_error: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_host_column_shows_only_with_several_hosts() {
+        let rows = [entry("hv01", "web"), entry("rack-b", "db")];
+        let several = render_text(&rows, true);
+        assert!(several.starts_with("HOST    NAME  STATE"), "{several}");
+        assert!(several.contains("\nrack-b  db    running"), "{several}");
+        let one = render_text(&rows[..1], false);
+        assert!(one.starts_with("NAME  STATE"), "{one}");
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert_eq!(json["host"], "rack-b");
+    }
 }

@@ -67,6 +67,43 @@ pub struct Target {
     pub connect: ConnectOptions,
 }
 
+/// The hosts `list` and `check` read: (name, connection), in the order given.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub hosts: Vec<(String, ConnectOptions)>,
+}
+
+impl Fleet {
+    /// More than one host: tables gain a HOST column and `check --json` prints an array.
+    pub fn several(&self) -> bool {
+        self.hosts.len() > 1
+    }
+
+    /// Runs `read` on every host at once (a slow host does not hold up the others' calls),
+    /// returning the results in host order.
+    pub fn read_all<T: Send>(
+        &self,
+        read: impl Fn(&ConnectOptions) -> Result<T, CliError> + Sync,
+    ) -> Vec<(String, Result<T, CliError>)> {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = self
+                .hosts
+                .iter()
+                .map(|(name, connect)| (name.clone(), scope.spawn(|| read(connect))))
+                .collect();
+            running
+                .into_iter()
+                .map(|(name, handle)| {
+                    let result = handle.join().unwrap_or_else(|_| {
+                        Err(CliError::Runtime("a reader thread panicked".into()))
+                    });
+                    (name, result)
+                })
+                .collect()
+        })
+    }
+}
+
 /// Writes to stdout, treating a closed pipe (`virtsnap list | head`) as success.
 pub fn print_out(text: &str) -> Result<(), CliError> {
     use std::io::Write;

@@ -175,5 +175,5 @@ pub fn default_name(domain: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    crate::app::snapshot_dialog::default_name(domain, now)
+    crate::app::dialogs::create::default_name(domain, now)
 }

@@ -11,7 +11,7 @@ use crate::libvirt::{open, snapshots, space, storage};
 use crate::model::snapshot::{SnapshotListEntry, SnapshotTree};
 use crate::model::space::{short_bytes, snapshot_space, SnapshotSpace, SpacePart};
 use crate::model::storage::Layout;
-use crate::ui::snapshot_tree::tree_prefix;
+use crate::ui::snapshot_view::tree::tree_prefix;
 
 /// Reads a domain's snapshots into the tree the TUI shows.
 pub fn read_tree(target: &Target, domain: &str) -> Result<SnapshotTree, CliError> {

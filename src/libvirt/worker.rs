@@ -112,28 +112,55 @@ impl WorkerHandle {
     /// Asks the worker to stop and waits for it (the demo's VMs are destroyed on the way).
     /// Waits at most `patience` (a call stuck on a dead link must not keep the terminal);
     /// a job still running is left to libvirt.
-    pub fn stop(mut self, patience: Duration) {
-        self.send(Request::Stop);
-        if let Some(t) = self.thread.take() {
-            let deadline = Instant::now() + patience;
-            while !t.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if t.is_finished() {
-                let _ = t.join();
-            } else {
-                tracing::warn!("libvirt worker still busy after {patience:?}; exiting without it");
-            }
+    pub fn stop(self, patience: Duration) {
+        stop_all(vec![self], patience);
+    }
+}
+
+/// Asks every worker to stop at once, then waits for them together, at most `patience` in
+/// all: a host stuck on a dead link costs its own patience, not one per host.
+pub fn stop_all(workers: Vec<WorkerHandle>, patience: Duration) {
+    for w in &workers {
+        w.send(Request::Stop);
+    }
+    let deadline = Instant::now() + patience;
+    for mut w in workers {
+        let Some(t) = w.thread.take() else {
+            continue;
+        };
+        while !t.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if t.is_finished() {
+            let _ = t.join();
+        } else {
+            tracing::warn!("libvirt worker still busy after {patience:?}; exiting without it");
         }
     }
 }
 
+/// Where a worker's events go: called on the worker's (and its jobs') threads.
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Starts a worker that sends its events into `events`.
 pub fn spawn(opts: WorkerOptions, events: UnboundedSender<Event>) -> WorkerHandle {
+    spawn_to(
+        opts,
+        Arc::new(move |e| {
+            // A closed channel means the UI has gone; the worker notices at its next request.
+            let _ = events.send(e);
+        }),
+    )
+}
+
+/// Starts a worker thread with its own connection, reporting to `sink`. Each host gets one:
+/// a host that is slow to answer, or whose link is dead, holds up only its own worker.
+pub fn spawn_to(opts: WorkerOptions, sink: EventSink) -> WorkerHandle {
     let (tx, rx) = std::sync::mpsc::channel();
     let self_tx = tx.clone();
     let thread = std::thread::Builder::new()
         .name("libvirt-worker".into())
-        .spawn(move || run(opts, rx, self_tx, events))
+        .spawn(move || run(opts, rx, self_tx, sink))
         .ok();
     WorkerHandle {
         requests: tx,
@@ -155,14 +182,9 @@ fn run(
     opts: WorkerOptions,
     requests: Receiver<Request>,
     self_tx: Sender<Request>,
-    events: UnboundedSender<Event>,
+    sink: EventSink,
 ) {
-    let emit_shared: Arc<dyn Fn(Event) + Send + Sync> = {
-        let events = events.clone();
-        Arc::new(move |e| {
-            let _ = events.send(e);
-        })
-    };
+    let emit_shared: Arc<dyn Fn(Event) + Send + Sync> = sink;
     let emit = |e: Event| emit_shared(e);
     let mut running: HashMap<JobId, Sender<JobControl>> = HashMap::new();
     let mut demo = None;

@@ -36,9 +36,19 @@ pub fn version_string(v: u64) -> String {
     format!("{}.{}.{}", v / 1_000_000, (v / 1_000) % 1_000, v % 1_000)
 }
 
+/// Which of the connections a row came from: an index into the hosts virtsnap was given
+/// (`-c` values or the config file's `[[host]]` tables), in that order. Host 0 when there is
+/// one. A domain is known by its host and its name (or UUID): two hosts may both have a `web`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct HostId(pub usize);
+
 /// One domain, filled in stages: names arrive first, details as they are fetched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DomainInfo {
+    /// The connection it was read from; set by whoever receives the row (the worker does not
+    /// know its index). Not part of the JSON: the CLI writes the host's name instead.
+    #[serde(skip)]
+    pub host: HostId,
     pub name: String,
     pub uuid: String,
     pub state: Option<DomainState>,
@@ -58,6 +68,7 @@ impl DomainInfo {
     /// A row with only the identity, before any detail call returned.
     pub fn named(name: String, uuid: String) -> Self {
         Self {
+            host: HostId::default(),
             name,
             uuid,
             state: None,

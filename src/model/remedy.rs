@@ -169,7 +169,8 @@ fn child_indent_of(space_before_end: Option<&Event>) -> String {
 }
 
 fn is_space(t: &BytesText) -> bool {
-    t.as_ref().iter().all(u8::is_ascii_whitespace)
+    // Spelled out: another crate's AsRef impls on byte slices make `as_ref()` ambiguous.
+    (**t).iter().all(u8::is_ascii_whitespace)
 }
 
 /// The events of one element, from its start (already read) to its end.

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::theme::cursor_spans;
 use super::Theme;
-use crate::app::{App, InputKind, Screen};
+use crate::app::{Action, App, InputKind, Screen};
 use ratatui::style::Style;
 
 pub fn draw_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -19,29 +19,60 @@ pub fn draw_status(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// A key in the footer; a disabled one is drawn dimmed (the reason comes when pressed).
 pub struct FooterKey {
-    pub key: &'static str,
+    /// The action's first key in the view's table, as `?` writes it.
+    pub key: String,
     pub label: &'static str,
     pub enabled: bool,
 }
 
-const fn on(key: &'static str, label: &'static str) -> FooterKey {
-    FooterKey {
-        key,
-        label,
-        enabled: true,
+/// The footer for the current screen, in the order the view's key table gives, most used
+/// keys first; `?` lists everything.
+pub fn footer_keys(app: &App) -> Vec<FooterKey> {
+    let keys = app.keys.view(app.view());
+    let all = keys.footer.iter().map(|&action| FooterKey {
+        key: keys.first_key(action),
+        label: match action {
+            Action::Lifecycle(k) => crate::app::lifecycle::footer_label(app, k),
+            other => other.footer_label(),
+        },
+        enabled: enabled(app, action),
+    });
+    match app.screen {
+        // j/k are left to the help: the lifecycle keys fill an 80-column footer.
+        Screen::Domains => all.collect(),
+        Screen::Snapshots(_) => {
+            // The domain's lifecycle keys work here too; they join where they fit whole.
+            let mut used = 0;
+            let mut fits = true;
+            keys.footer
+                .iter()
+                .zip(all)
+                .filter(|(_, k)| !k.key.is_empty())
+                .filter(|(action, k)| {
+                    used += k.key.len() + k.label.len() + 3;
+                    fits &=
+                        !matches!(action, Action::Lifecycle(_)) || used <= usize::from(app.width);
+                    fits
+                })
+                .map(|(_, k)| k)
+                .collect()
+        }
     }
 }
 
-/// The footer for the current screen, most used keys first; `?` lists everything.
-pub fn footer_keys(app: &App) -> Vec<FooterKey> {
-    match app.screen {
-        Screen::Domains => {
-            // j/k are left to the help: the lifecycle keys fill an 80-column footer.
-            let mut keys = lifecycle_keys(app);
-            keys.extend([on("/", "filter"), on("?", "help"), on("q", "quit")]);
-            keys
+/// Whether a footer action does something now: lifecycle keys for the selected (or marked)
+/// domains, the snapshot view's changing keys on a connection that allows changes.
+fn enabled(app: &App, action: Action) -> bool {
+    let can_change = || app.mutation_refused().is_none();
+    match action {
+        Action::Lifecycle(k) => crate::app::lifecycle::key_enabled(app, k),
+        Action::Revert => can_change() && revert_allowed(app),
+        Action::Delete | Action::Describe | Action::Snapshot
+            if matches!(app.screen, Screen::Snapshots(_)) =>
+        {
+            can_change()
         }
-        Screen::Snapshots(_) => snapshot_keys(app),
+        _ => true,
     }
 }
 
@@ -75,54 +106,6 @@ pub fn draw_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::styled(format!(" {}  ", k.label), label_style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// The snapshot view's keys; changing ones are dimmed on a read-only connection.
-fn snapshot_keys(app: &App) -> Vec<FooterKey> {
-    let can_change = app.mutation_refused().is_none();
-    let change = |key, label| FooterKey {
-        key,
-        label,
-        enabled: can_change,
-    };
-    let mut keys = vec![
-        on("Esc", "back"),
-        on("/", "filter"),
-        on("x", "XML"),
-        FooterKey {
-            key: "r",
-            label: "revert",
-            enabled: can_change && revert_allowed(app),
-        },
-        change("d", "delete"),
-        change("e", "describe"),
-        change("s", "snapshot"),
-        on("?", "help"),
-    ];
-    // The domain's lifecycle keys work here too; they join the footer where they fit whole.
-    let mut used: usize = keys.iter().map(|k| k.key.len() + k.label.len() + 3).sum();
-    for k in lifecycle_keys(app) {
-        used += k.key.len() + k.label.len() + 3;
-        if used > usize::from(app.width) {
-            break;
-        }
-        keys.push(k);
-    }
-    keys
-}
-
-/// `S D F R p c`, dimmed when they do not apply to the selected (or marked) domains; pressing
-/// a dimmed key says why.
-pub fn lifecycle_keys(app: &App) -> Vec<FooterKey> {
-    use crate::app::lifecycle::{self, LifecycleKey};
-    LifecycleKey::ALL
-        .iter()
-        .map(|&k| FooterKey {
-            key: k.key(),
-            label: lifecycle::footer_label(app, k),
-            enabled: lifecycle::key_enabled(app, k),
-        })
-        .collect()
 }
 
 /// A snapshot is selected to revert to (the dialog says whether and how it can be done).

@@ -12,6 +12,7 @@ use crate::app::{App, Command, Msg};
 use crate::libvirt::jobs::lifecycle::force_off_question;
 use crate::libvirt::jobs::JobUpdate;
 use crate::libvirt::worker::Event;
+use crate::model::inventory::HostId;
 
 const UNICODE: Theme = Theme {
     color: true,
@@ -72,17 +73,23 @@ fn shutdown_countdown_in_the_row_and_the_jobs_bar() {
     };
     let id = *id;
     app.update(Msg::Tick { now: 1_083 });
-    app.update(Msg::Worker(Event::Job {
-        id,
-        update: JobUpdate::Step("waiting for app-host-model to shut down (37 s left)".into()),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id,
+            update: JobUpdate::Step("waiting for app-host-model to shut down (37 s left)".into()),
+        },
+    ));
     insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
 
     app.update(Msg::Tick { now: 1_120 });
-    app.update(Msg::Worker(Event::Job {
-        id,
-        update: JobUpdate::Question(force_off_question("app-host-model")),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Job {
+            id,
+            update: JobUpdate::Question(force_off_question("app-host-model")),
+        },
+    ));
     insta::assert_snapshot!("shutdown_force_off_question", render(&app, UNICODE, 80, 24));
 }
 

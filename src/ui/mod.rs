@@ -1,21 +1,18 @@
 //! Drawing. Every view is a function of `App`; nothing here changes state or calls libvirt.
 
 mod columns;
-mod confirm;
-mod delete_dialog;
-mod domain_detail;
-mod domain_list;
+pub mod dialogs;
+mod domains;
 mod footer;
 mod header;
 mod help;
 pub mod jobs;
-mod message;
-mod plan_lines;
-mod revert_dialog;
-pub mod snapshot_detail;
-pub mod snapshot_dialog;
-pub mod snapshot_tree;
+pub mod snapshot_view;
 pub mod theme;
+
+use dialogs::{confirm, message};
+use domains::{detail as domain_detail, list as domain_list};
+use snapshot_view::{detail as snapshot_detail, tree as snapshot_tree};
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
@@ -73,17 +70,19 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 snapshot_detail::draw_xml(frame, v, *scroll, theme);
             }
         }
-        Some(Overlay::Revert(d)) => revert_dialog::draw(frame, d, theme),
-        Some(Overlay::Delete(d)) => delete_dialog::draw(frame, d, theme),
+        Some(Overlay::Revert(d)) => dialogs::revert::draw(frame, d, theme),
+        Some(Overlay::Delete(d)) => dialogs::delete::draw(frame, d, theme),
         Some(Overlay::Describe(d)) => snapshot_detail::draw_describe(frame, d, theme),
-        Some(Overlay::CreateSnapshot(d)) => snapshot_dialog::draw(frame, d, theme),
+        Some(Overlay::CreateSnapshot(d)) => dialogs::create::draw(frame, d, theme),
         None => {}
     }
-    if !snapshot_dialog::draw_long_question(frame, app, theme) {
+    if !dialogs::create::draw_long_question(frame, app, theme) {
         jobs::draw_question(frame, app, theme);
     }
 }
 
+#[cfg(test)]
+mod hosts_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 // pub(crate): the app's tests build the same host.

@@ -6,6 +6,7 @@ use ratatui::Terminal;
 use super::{draw, Theme};
 use crate::app::{App, Msg};
 use crate::libvirt::worker::Event;
+use crate::model::inventory::HostId;
 use crate::model::inventory::{DomainInfo, HostInfo};
 use crate::model::DomainState;
 
@@ -108,12 +109,18 @@ pub(crate) fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
 
 pub(crate) fn app_with(rows: Vec<DomainInfo>, width: u16, height: u16) -> App {
     let mut app = App::new("qemu:///system".into(), width, height);
-    app.update(Msg::Worker(Event::Connected(Box::new(demo_host()))));
-    app.update(Msg::Worker(Event::DomainList(rows)));
-    app.update(Msg::Worker(Event::RefreshDone {
-        names_after: Default::default(),
-        filled_after: Default::default(),
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Connected(Box::new(demo_host())),
+    ));
+    app.update(Msg::Worker(HostId(0), Event::DomainList(rows)));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::RefreshDone {
+            names_after: Default::default(),
+            filled_after: Default::default(),
+        },
+    ));
     app
 }
 
@@ -151,7 +158,7 @@ fn terminal_too_small() {
 #[test]
 fn readonly_marker_in_header() {
     let mut app = app_with(mixed_rows(), 80, 24);
-    if let Some(h) = app.host.as_mut() {
+    if let Some(h) = app.hosts.all[0].info.as_mut() {
         h.readonly = true;
     }
     let screen = render(&app, UNICODE, 80, 24);
@@ -180,10 +187,13 @@ fn list_ascii_no_color_80x24() {
 #[test]
 fn disconnected_header_keeps_the_list() {
     let mut app = app_with(mixed_rows(), 80, 24);
-    app.update(Msg::Worker(Event::Disconnected {
-        reason: "the daemon closed the connection".into(),
-        retry_in: 4,
-    }));
+    app.update(Msg::Worker(
+        HostId(0),
+        Event::Disconnected {
+            reason: "the daemon closed the connection".into(),
+            retry_in: 4,
+        },
+    ));
     insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
 }
 
@@ -195,4 +205,38 @@ fn filter_prompt_in_footer() {
         app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
     }
     insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
+}
+
+#[test]
+fn a_remapped_key_acts_and_the_footer_and_help_show_it() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let config = crate::config::parse(
+        std::path::Path::new("/c.toml"),
+        "[keys.domains]\nshutdown = \"d\"\nhelp = \"h\"\n",
+    )
+    .unwrap();
+    let mut app = app_with(mixed_rows(), 80, 24);
+    app.keys = crate::app::KeyMap::with_remaps(&config.keys).unwrap();
+    let screen = render(&app, UNICODE, 80, 24);
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.starts_with("S start  d stop  F off"), "{footer}");
+    assert!(footer.contains("h help"), "{footer}");
+    let press = |app: &mut App, c| app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+    assert!(press(&mut app, 'D').is_empty(), "the old key is free now");
+    assert!(press(&mut app, 'd').iter().any(|c| matches!(
+        c,
+        crate::app::Command::StartJob {
+            job: crate::libvirt::jobs::Job::Lifecycle { .. },
+            ..
+        }
+    )));
+    press(&mut app, 'h');
+    let help = render(&app, UNICODE, 80, 24);
+    assert!(
+        help.lines()
+            .any(|l| l.contains("│d ") && l.contains("shut down; asks")),
+        "{help}"
+    );
+    press(&mut app, 'h');
+    assert!(app.overlay.is_none(), "the help key closes the help");
 }

@@ -105,3 +105,14 @@ impl Drop for Tmux {
             .output();
     }
 }
+
+impl Tmux {
+    /// The screen with its colours and attributes as escape sequences (`capture-pane -e`).
+    pub fn screen_styled(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-e", "-t", &self.session])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
