@@ -63,9 +63,10 @@ enum Cmd {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
-        /// Mark snapshots older than DAYS (OLDEST shows `!`)
-        #[arg(long, value_name = "DAYS", default_value_t = virtsnap::model::space::STALE_AFTER_DAYS)]
-        stale_after: u32,
+        /// Mark snapshots older than DAYS (OLDEST shows `!`; default: the config file's
+        /// stale_snapshot_age, else 3)
+        #[arg(long, value_name = "DAYS")]
+        stale_after: Option<u32>,
     },
     /// Can DOMAIN's memory state be captured? If not, why, and what to do
     Check {
@@ -254,7 +255,13 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
     let result: Result<(), CliError> = match cmd {
         // Handled in main before anything else.
         Cmd::Generate { .. } => Ok(()),
-        Cmd::List { json, stale_after } => cli::list::run(&fleet, json, stale_after),
+        Cmd::List { json, stale_after } => {
+            let days = stale_after.unwrap_or_else(|| {
+                u32::try_from(config.stale_snapshot_age.as_secs().div_ceil(86_400))
+                    .unwrap_or(u32::MAX)
+            });
+            cli::list::run(&fleet, json, days)
+        }
         Cmd::Check { domain, json } => cli::check::run(&fleet, &domain, json),
         Cmd::Start(a) => cli::lifecycle::start(&target, &a),
         Cmd::Shutdown(mut a) => {
