@@ -23,4 +23,8 @@ else
   echo "SKIPPED: fish is not installed: its completion script is not syntax-checked"
 fi
 test -f /usr/share/doc/virtsnap/examples/config.toml
+test -f /lib/systemd/system/virtsnap-snapshot@.service
+test -f /lib/systemd/system/virtsnap-snapshot@.timer
+test -f /usr/share/doc/virtsnap/examples/virtsnap.conf.example
+echo "systemd units: installed"
 echo "package installed and checked"
