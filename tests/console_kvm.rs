@@ -11,6 +11,7 @@ mod tmux;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{embed_conn, TestVm};
@@ -22,19 +23,57 @@ fn tiny(name: &str) -> TinyVm {
     TinyVm::new(name, TinyCpu::Default).with_nested_host_workarounds()
 }
 
-/// Attaches for `secs`, then types `typed` followed by Ctrl-]; returns what the guest printed.
-fn attach_for(handle: &console::ConsoleHandle, secs: u64) -> (Result<ConsoleEnd, String>, String) {
+/// What the guest printed so far, shared between the pump and the typist.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Seen {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seen {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Attaches until the guest printed one of `until` (or `secs` passed), then types Enter
+/// followed by Ctrl-]; returns how the session ended and what the guest printed. Waiting for
+/// the text rather than a fixed time keeps the test right on a loaded machine (measured: 4 s
+/// were not enough for SeaBIOS's banner under TCG while other VMs ran).
+fn attach_until(
+    handle: &console::ConsoleHandle,
+    until: &'static [&'static str],
+    secs: u64,
+) -> (Result<ConsoleEnd, String>, String) {
     let (mut user, mut input) = UnixStream::pair().unwrap();
+    let seen = Seen::default();
+    let watched = seen.clone();
     let typist = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(secs));
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            let text = watched.text();
+            if until.iter().any(|w| text.contains(w)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         user.write_all(&[b'\r', ESCAPE, b'x']).unwrap();
         user
     });
-    let mut output = Vec::new();
+    let mut output = seen.clone();
     let end = console::pump(handle, &mut input, &mut output, ESCAPE);
     drop(typist.join());
-    (end, String::from_utf8_lossy(&output).into_owned())
+    (end, seen.text())
 }
+
+const FIRMWARE: &[&str] = &["SeaBIOS", "Booting", "bootable"];
 
 #[test]
 fn seabios_output_comes_through_and_ctrl_bracket_detaches() {
@@ -48,11 +87,11 @@ fn seabios_output_comes_through_and_ctrl_bracket_detaches() {
     let started = Instant::now();
     let handle = console::open(conn, &vm.name, false).unwrap();
     vm.dom.resume().unwrap();
-    let (end, text) = attach_for(&handle, 4);
+    let (end, text) = attach_until(&handle, FIRMWARE, 60);
     println!("console output after {:?}: {text:?}", started.elapsed());
     assert_eq!(end, Ok(ConsoleEnd::Detached));
     assert!(
-        text.contains("SeaBIOS") || text.contains("Booting") || text.contains("bootable"),
+        FIRMWARE.iter().any(|w| text.contains(w)),
         "no firmware output on the serial console: {text:?}"
     );
     // Detaching released the console: a new session opens without forcing.
@@ -75,7 +114,7 @@ fn a_second_client_is_refused_until_it_forces() {
     );
     let forced = console::open(conn, &vm.name, true).unwrap();
     // The first session was cut off: its pump ends on its own.
-    let (end, _) = attach_for(&first, 2);
+    let (end, _) = attach_until(&first, &[], 2);
     assert!(matches!(end, Ok(ConsoleEnd::Closed(_))), "{end:?}");
     drop(forced);
 }

@@ -18,7 +18,9 @@
 //! job and its marker read back from the running disk.
 //!
 //! CI runs a short sequence (`VIRTSNAP_STEPS`, default 24); `cargo test --release --test
-//! integrity_model_kvm -- --ignored --nocapture` runs 200 steps.
+//! integrity_model_kvm -- --ignored --nocapture` runs 200 steps. To replay the first N steps
+//! of a long run: `VIRTSNAP_SEED=S VIRTSNAP_STEPS=N VIRTSNAP_SWEEP_EVERY=25 VIRTSNAP_TRACE=1`
+//! with the short test.
 
 mod common;
 
@@ -35,6 +37,11 @@ use virtsnap::libvirt::storage;
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
 use virtsnap::model::snapshot::{DiskSnapshotMode, SnapshotLocation};
 use virtsnap::model::storage::{AfterRevert, DeleteMode, Layout, RefusalKind};
+
+/// `VIRTSNAP_TRACE=1` prints every step as it runs, and libvirt's view at a mismatch.
+fn trace() -> bool {
+    std::env::var_os("VIRTSNAP_TRACE").is_some()
+}
 
 /// splitmix64: a seeded, dependency-free generator; the same seed gives the same steps.
 struct Rng(u64);
@@ -193,7 +200,18 @@ impl World<'_> {
     }
 
     fn mismatch(&mut self, what: String) {
-        println!("MISMATCH: {what}");
+        println!("MISMATCH: {what}\n  after: {}", self.log.join(" | "));
+        if trace() {
+            // What libvirt and the images looked like, for the replay's reader.
+            if let Ok(xml) = self.vm.dom.xml_desc(0) {
+                for line in xml.lines().filter(|l| {
+                    l.contains("<source") || l.contains("<disk") || l.contains("backingStore")
+                }) {
+                    println!("  live: {}", line.trim());
+                }
+            }
+            println!("  layout: {:#?}", self.layout());
+        }
         self.tally
             .mismatches
             .push(format!("{} (after: {})", what, self.log.join(" | ")));
@@ -522,10 +540,18 @@ fn run(steps: usize) {
     let started = std::time::Instant::now();
     // A sweep reverts to every snapshot (each external revert waits out libvirt's one-second
     // overlay names): often in a short run, less often in a long one.
-    let sweep_every = if steps > 50 { 25 } else { 8 };
+    // `VIRTSNAP_SWEEP_EVERY` replays a long run's first steps with the long run's sweeps.
+    let sweep_every = std::env::var("VIRTSNAP_SWEEP_EVERY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(if steps > 50 { 25 } else { 8 });
     for i in 0..steps {
         w.tally.steps = i;
         w.step();
+        if trace() {
+            println!("step {i}: {}", w.log.last().map_or("", String::as_str));
+        }
         if w.log.len() > 6 {
             w.log.remove(0);
         }

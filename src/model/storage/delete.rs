@@ -255,25 +255,13 @@ fn delete_effects(
         }
         return Ok((effects, false, warnings));
     }
-    if mode == DeleteMode::ChildrenOnly {
-        // Only internal children reach here (external ones were refused above).
-        for s in descendants {
-            for d in s
-                .disks
-                .iter()
-                .filter(|d| d.mode == DiskSnapshotMode::Internal)
-            {
-                if let Some(image) = &d.image {
-                    effects
-                        .internal_removed
-                        .push((image.clone(), s.name.clone()));
-                }
-            }
-        }
-        return Ok((effects, false, warnings));
-    }
-    // External, this snapshot only.
-    if layout.libvirt_version < EXTERNAL_DELETE_SINCE {
+    // External: this snapshot only, or only its (internal) children. libvirt's validation
+    // (`qemuSnapshotDeleteValidate`) checks the snapshot itself in both modes: with
+    // CHILDREN_ONLY an external snapshot must still be a proper ancestor of the current one with
+    // exactly one child, or libvirt refuses (measured by the random model test, seed
+    // 1795987446025478051: CHILDREN_ONLY of an external snapshot on a branch the VM left).
+    // Before 9.0 libvirt refused an external snapshot itself, not CHILDREN_ONLY of one.
+    if layout.libvirt_version < EXTERNAL_DELETE_SINCE && mode == DeleteMode::This {
         return Err(Refusal {
             kind: RefusalKind::Libvirt,
             reason: format!(
@@ -296,6 +284,21 @@ fn delete_effects(
     let children = layout.children(name);
     let current = layout.current.as_deref();
     let is_current = current == Some(name.as_str());
+    let what = if mode == DeleteMode::ChildrenOnly {
+        format!("the children of the external snapshot '{name}'")
+    } else {
+        format!("'{name}'")
+    };
+    // Each internal child on its own is checked as an internal snapshot, not against this one.
+    let one_by_one = |mut r: Refusal| {
+        if mode == DeleteMode::ChildrenOnly {
+            r.ways_out.insert(
+                0,
+                WayOut::text("delete each child on its own (\"only this snapshot\")"),
+            );
+        }
+        r
+    };
     if !children.is_empty() {
         match current {
             None => {
@@ -306,44 +309,62 @@ fn delete_effects(
                 )))
             }
             Some(_) if is_current => {
-                return Err(Refusal {
+                return Err(one_by_one(Refusal {
                     kind: RefusalKind::Libvirt,
                     reason: format!(
-                        "libvirt cannot delete '{name}': it is the current snapshot and has \
+                        "libvirt cannot delete {what}: '{name}' is the current snapshot and has \
                          children (\"deletion of active external snapshot that is not a leaf \
                          snapshot is not supported\")"
                     ),
                     ways_out: vec![WayOut::text(
                         "revert to one of its children first, or delete the children first",
                     )],
-                })
+                }))
             }
             Some(c) if !layout.is_ancestor_or_self(name, c) => {
-                return Err(Refusal {
+                return Err(one_by_one(Refusal {
                     kind: RefusalKind::Libvirt,
                     reason: format!(
-                        "libvirt cannot delete '{name}': it is an external snapshot with children \
-                         that is not on the VM's current branch (\"deletion of non-leaf external \
+                        "libvirt cannot delete {what}: '{name}' is an external snapshot with \
+                         children that is not on the VM's current branch (\"deletion of non-leaf external \
                          snapshot that is not in active chain is not supported\")"
                     ),
                     ways_out: vec![WayOut::text(
                         "revert into that branch first, or delete its children first",
                     )],
-                })
+                }))
             }
             _ => {}
         }
         if children.len() > 1 {
-            return Err(Refusal {
+            return Err(one_by_one(Refusal {
                 kind: RefusalKind::Libvirt,
                 reason: format!(
-                    "libvirt cannot delete '{name}': it has {} children (\"deletion of external \
+                    "libvirt cannot delete {what}: '{name}' has {} children (\"deletion of external \
                      disk snapshot with multiple children snapshots not supported\")",
                     children.len()
                 ),
                 ways_out: vec![WayOut::text("delete all but one child first")],
-            });
+            }));
         }
+    }
+    if mode == DeleteMode::ChildrenOnly {
+        // Only internal children reach here (external ones were refused above); libvirt does
+        // not merge anything of the snapshot itself.
+        for s in descendants {
+            for d in s
+                .disks
+                .iter()
+                .filter(|d| d.mode == DiskSnapshotMode::Internal)
+            {
+                if let Some(image) = &d.image {
+                    effects
+                        .internal_removed
+                        .push((image.clone(), s.name.clone()));
+                }
+            }
+        }
+        return Ok((effects, false, warnings));
     }
     let merge = is_current || !children.is_empty();
     let mut starts_vm = false;

@@ -303,6 +303,53 @@ fn external_delete_rules_follow_libvirt() {
 }
 
 #[test]
+fn children_only_of_an_external_snapshot_is_checked_like_the_snapshot_itself() {
+    // Found by the random model test (seed 1795987446025478051): libvirt's
+    // qemuSnapshotDeleteValidate checks an external snapshot's place in the tree with
+    // CHILDREN_ONLY too, though only its internal children go.
+    let left = Fake::new("x", OFF)
+        .external("e1", false)
+        .internal("i2", false)
+        .current(None)
+        .internal("other", false)
+        .layout();
+    let plan = plan_delete(&left, "e1", DeleteMode::ChildrenOnly);
+    let r = plan.refusal.as_ref().expect("refused");
+    assert!(r.reason.contains("not in active chain"), "{}", r.reason);
+    assert!(r.reason.contains("the children of"), "{}", r.reason);
+    assert!(
+        r.ways_out[0].text.contains("each child on its own"),
+        "{r:?}"
+    );
+    // Each child alone is an internal delete, which libvirt accepts.
+    assert!(plan_delete(&left, "i2", DeleteMode::This).refusal.is_none());
+
+    let on_branch = Fake::new("x", OFF)
+        .external("e1", false)
+        .internal("i2", false)
+        .layout();
+    let plan = plan_delete(&on_branch, "e1", DeleteMode::ChildrenOnly);
+    assert!(plan.refusal.is_none(), "{plan:#?}");
+    assert_eq!(plan.deleted, vec!["i2".to_string()]);
+    assert!(plan.effects.commits.is_empty() && plan.effects.removed.is_empty());
+
+    let current = Fake::new("x", OFF)
+        .external("e1", false)
+        .internal("i2", false)
+        .current(Some("e1"))
+        .layout();
+    let plan = plan_delete(&current, "e1", DeleteMode::ChildrenOnly);
+    assert!(
+        plan.refusal
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("is the current snapshot"),
+        "{plan:#?}"
+    );
+}
+
+#[test]
 fn an_external_revert_without_a_current_snapshot_is_refused_unless_a_safety_snapshot_is_taken() {
     // libvirt 11.3 segfaults in qemuSnapshotRevertExternalFinish without a current snapshot.
     let layout = Fake::new("x", OFF)
