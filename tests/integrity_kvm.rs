@@ -441,3 +441,83 @@ fn a_managed_save_image_is_removed_before_a_revert_and_never_resumed_over_it() {
     vm.dom.create().unwrap();
     assert!(vm.dom.is_active().unwrap());
 }
+
+/// The random model test found it (seed 1795987446025478051): a memory snapshot of a paused
+/// VM leaves QEMU in 'postmigrate' with its disks inactive, libvirt still says "paused", and
+/// the next memory snapshot, internal delete or block commit fails inside QEMU. virtsnap reads
+/// the fact and plans from it: those are refused up front (nothing changes), a disk-only
+/// snapshot and a revert still work, and after a resume everything works again. Pausing again
+/// after the resume proves the fact is QEMU's state, not the last job's statistics (which
+/// survive a resume).
+#[test]
+fn a_memory_snapshot_of_a_paused_vm_leaves_qemus_disks_inactive_and_virtsnap_plans_for_it() {
+    let Some(conn) = embed_conn() else { return };
+    let disk = make_disk("postmig", DiskFormat::Qcow2).unwrap();
+    let mut vm = TestVm::start(conn, tiny("postmig", TinyCpu::Default, &disk)).unwrap();
+    vm.track(disk.clone());
+    let inactive = |vm: &TestVm| storage::read_facts(conn, &vm.name).unwrap().disks_inactive;
+    create(conn, &mut vm, "e0", None, false).expect("disk-only while running");
+    vm.dom.suspend().unwrap();
+    assert!(!inactive(&vm), "paused, no memory snapshot yet");
+    let kind = create(conn, &mut vm, "m1", None, true).expect("memory while paused");
+    println!("memory snapshot of the paused VM: {kind:?}");
+    track_all(conn, &mut vm);
+    assert!(inactive(&vm), "QEMU is in postmigrate after it");
+
+    let before = tree(conn, &vm);
+    match create(conn, &mut vm, "m2", None, true) {
+        Err(CreateError::Refused(why)) => {
+            println!("memory snapshot refused: {why}");
+            assert!(
+                why.contains("'postmigrate'") && why.contains("resume the VM"),
+                "{why}"
+            );
+        }
+        other => panic!("a second memory snapshot must be refused up front: {other:?}"),
+    }
+    let merge = DeleteJob {
+        domain: vm.name.clone(),
+        snapshot: "m1".into(),
+        mode: DeleteMode::This,
+    };
+    match with_job_context(conn, true, |ctx| delete::run_planned(ctx, &merge)).0 {
+        Err(DeleteError::Refused(r)) => {
+            assert!(r.reason.contains("block commit"), "{}", r.reason)
+        }
+        other => panic!("the merge must be refused up front: {other:?}"),
+    }
+    assert_eq!(tree(conn, &vm), before, "a refusal changes nothing");
+
+    create(conn, &mut vm, "d2", None, false).expect("a disk-only snapshot works");
+    track_all(conn, &mut vm);
+    let said = revert(conn, &revert_job(&vm, "e0", Some("safety-pm"), false))
+        .unwrap_or_else(|e| panic!("revert with a (disk-only) safety snapshot: {e:?}"));
+    println!("revert: {said}");
+    track_all(conn, &mut vm);
+    let safety = snapshots::load(conn, &vm.name).unwrap();
+    let s = safety
+        .snapshots
+        .iter()
+        .find(|s| s.name == "safety-pm")
+        .expect("safety kept");
+    assert!(!s.memory, "the safety snapshot is disk-only: {s:?}");
+
+    // Reverting restarted QEMU: its disks are active again. Resume-then-pause on a fresh
+    // memory snapshot shows the fact follows QEMU, not the job statistics.
+    if !vm.dom.is_active().unwrap() {
+        vm.dom.create().unwrap();
+    }
+    vm.dom.suspend().unwrap();
+    assert!(!inactive(&vm), "a new QEMU after the revert");
+    create(conn, &mut vm, "m3", None, true).expect("memory after the revert");
+    track_all(conn, &mut vm);
+    assert!(inactive(&vm));
+    vm.dom.resume().unwrap();
+    vm.dom.suspend().unwrap();
+    assert!(
+        !inactive(&vm),
+        "resumed once since: QEMU's disks are active"
+    );
+    create(conn, &mut vm, "m4", None, true).expect("memory snapshot after a resume");
+    track_all(conn, &mut vm);
+}

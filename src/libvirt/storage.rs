@@ -78,12 +78,44 @@ fn facts_with(
     facts_read(conn, dom, domain, listed, true)
 }
 
+/// Whether QEMU's disks are inactive after a memory snapshot of the paused VM (see
+/// [`StorageFacts::disks_inactive`]). libvirt does not say: its state stays "paused (user)",
+/// and the statistics of its last completed job survive a resume (measured), so QEMU is
+/// asked for its run state (`query-status` through `virDomainQemuMonitorCommand`):
+/// `postmigrate`. Only a paused VM is asked, and only when a change is being planned (not for
+/// the list). libvirt logs such a domain as tainted ("custom-monitor"), as it does for the
+/// guest-agent commands virtsnap sends. A connection that refuses the command (read-only, or
+/// a daemon that forbids it) counts as inactive: the way out, resuming the VM, is right
+/// either way. (`virDomainGetJobStats` would narrow it down first, but the virt crate's
+/// wrapper is unsound when libvirt returns no statistics: it builds a Vec from a null
+/// pointer.)
+pub fn disks_inactive(dom: &Domain, state: crate::model::DomainState) -> bool {
+    if state != crate::model::DomainState::Paused {
+        return false;
+    }
+    match dom.qemu_monitor_command(r#"{"execute":"query-status"}"#, 0) {
+        Ok(reply) => {
+            crate::model::storage::facts::qemu_run_state(&reply).as_deref() == Some("postmigrate")
+        }
+        Err(e) => {
+            tracing::info!(
+                "cannot ask QEMU for its run state ({}); taking the disks as inactive",
+                e.message()
+            );
+            true
+        }
+    }
+}
+
+/// `planning`: the facts are for planning a change, so they also list the images' directories
+/// and ask a paused VM's QEMU whether its disks are inactive; the list's SPACE column does
+/// neither.
 fn facts_read(
     conn: &Connect,
     dom: &Domain,
     domain: &str,
     listed: snapshots::DomainSnapshots,
-    list_dirs: bool,
+    planning: bool,
 ) -> Result<StorageFacts, VirtError> {
     let call =
         |what: &str, e: virt::error::Error| VirtError::call(format!("{what} of '{domain}'"), &e);
@@ -115,6 +147,7 @@ fn facts_read(
         state,
         persistent: dom.is_persistent().unwrap_or(true),
         managed_save: dom.has_managed_save(0).unwrap_or(false),
+        disks_inactive: planning && disks_inactive(dom, state),
         persistent_config: state.is_active().then_some(persistent_config),
         config,
         snapshots: listed.snapshots,
@@ -128,7 +161,7 @@ fn facts_read(
     };
     facts.volumes = resolve_volumes(conn, &facts);
     if local {
-        read_images(&mut facts, list_dirs);
+        read_images(&mut facts, planning);
     }
     Ok(facts)
 }

@@ -17,6 +17,7 @@ use virt::sys::{
 };
 
 use super::layout::{DiskNow, Layout, SnapDisk, SnapStore};
+use super::Refusal;
 use crate::model::snapshot::{
     CreateRequest, DiskChoice, DiskSnapshotMode, MemoryChoice, MemoryMode, PlanError,
     SnapshotLocation, SnapshotPlan, SnapshotState, MAX_FILE_NAME_BYTES,
@@ -136,6 +137,15 @@ pub fn plan_create(
     }
     if intent.memory && !live {
         return Err(PlanError::MemoryNeedsRunningVm);
+    }
+    if intent.memory {
+        if let Some(r) = Refusal::disks_inactive(layout, "save the memory state") {
+            return Err(PlanError::NotPossible(format!(
+                "{}. A disk-only snapshot works: the guest has not run since that memory \
+                 snapshot, which holds the memory state it has now. Or {}",
+                r.reason, r.ways_out[0].text
+            )));
+        }
     }
     if let Some(why) = transient_disk_refusal(layout) {
         return Err(PlanError::NotPossible(why));

@@ -76,6 +76,7 @@ fn layout_of(d: &DomainConfig, state: DomainState) -> Layout {
         state,
         persistent: true,
         managed_save: false,
+        disks_inactive: false,
         config: d.clone(),
         persistent_config: None,
         snapshots: vec![old],

@@ -219,6 +219,19 @@ fn delete_effects(
         }
     }
     let mut effects = Effects::default();
+    // Deleting an internal snapshot of a running VM is a QEMU job on its disks (measured
+    // while they were inactive: "Device '...' is writable but does not support snapshots").
+    let internal_doomed = snap.location == SnapshotLocation::Internal
+        && mode != DeleteMode::ChildrenOnly
+        || descendants
+            .iter()
+            .any(|s| s.location == SnapshotLocation::Internal)
+            && matches!(mode, DeleteMode::WithChildren | DeleteMode::ChildrenOnly);
+    if internal_doomed && layout.active() {
+        if let Some(r) = Refusal::disks_inactive(layout, "delete an internal snapshot") {
+            return Err(r);
+        }
+    }
     if snap.location == SnapshotLocation::Internal {
         let doomed: Vec<&SnapStore> = match mode {
             DeleteMode::This => vec![snap],
@@ -367,6 +380,17 @@ fn delete_effects(
         return Ok((effects, false, warnings));
     }
     let merge = is_current || !children.is_empty();
+    // The merge is a block commit in QEMU while the VM runs (measured while its disks were
+    // inactive: "Inactive '...' can't be a backing child of active '...'").
+    if merge && layout.active() {
+        if let Some(mut r) =
+            Refusal::disks_inactive(layout, "merge the snapshot's data (a block commit)")
+        {
+            r.ways_out
+                .push(WayOut::text("shut the VM down, then delete it"));
+            return Err(r);
+        }
+    }
     let mut starts_vm = false;
     for d in snap
         .disks

@@ -17,6 +17,15 @@ pub struct StorageFacts {
     pub persistent: bool,
     /// A managed-save image exists (`virDomainHasManagedSaveImage`).
     pub managed_save: bool,
+    /// QEMU's disks are inactive: a memory snapshot of the VM completed while it was paused,
+    /// and QEMU stays in its `postmigrate` run state (libvirt still reports "paused (user)")
+    /// until the guest is resumed. Measured with libvirt 11.3 / QEMU 10.0: until then QEMU
+    /// refuses a memory snapshot ("Can't migrate the vm that was paused due to previous
+    /// migration"), an internal snapshot ("Device '...' is writable but does not support
+    /// snapshots"), deleting an internal snapshot, and a block commit ("Inactive '...' can't
+    /// be a backing child of active ..."); a disk-only external snapshot and reverts work.
+    /// Read by `libvirt::storage::disks_inactive`.
+    pub disks_inactive: bool,
     /// The definition in effect: the live one while the VM runs, else the persistent one.
     pub config: DomainConfig,
     /// The persistent definition when it differs from `config` (a running VM), for the
@@ -38,6 +47,13 @@ pub struct StorageFacts {
     /// Files present in the directories of the VM's images (local host only), so a plan can
     /// say a name is taken before libvirt refuses it.
     pub existing: Vec<String>,
+}
+
+/// QEMU's run state from a `query-status` reply (`{"return":{"status":"postmigrate",...}}`);
+/// None for anything else.
+pub fn qemu_run_state(reply: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(reply).ok()?;
+    v.get("return")?.get("status")?.as_str().map(str::to_string)
 }
 
 /// What one image file's header says (read locally; remote hosts have none).
@@ -126,5 +142,17 @@ mod tests {
             "/i/b.qcow2"
         );
         assert_eq!(resolve_backing("/i/x/top.qcow2", "/abs/b"), "/abs/b");
+    }
+
+    #[test]
+    fn qemu_run_state_reads_query_status() {
+        // The reply QEMU 10.0 gave after a memory snapshot of a paused VM (measured).
+        let reply = r#"{"return":{"status":"postmigrate","running":false},"id":"libvirt-506"}"#;
+        assert_eq!(qemu_run_state(reply).as_deref(), Some("postmigrate"));
+        assert_eq!(
+            qemu_run_state(r#"{"error":{"class":"GenericError"}}"#),
+            None
+        );
+        assert_eq!(qemu_run_state("not json"), None);
     }
 }

@@ -33,6 +33,7 @@ pub struct Fake {
     pub extra_devices: String,
     pub persistent: bool,
     pub managed_save: bool,
+    pub disks_inactive: bool,
     pub libvirt_version: u64,
     pub local: bool,
 }
@@ -80,6 +81,7 @@ impl Fake {
             extra_devices: String::new(),
             persistent: true,
             managed_save: false,
+            disks_inactive: false,
             libvirt_version: 11_003_000,
             local: true,
         }
@@ -234,6 +236,7 @@ impl Fake {
             state: self.state,
             persistent: self.persistent,
             managed_save: self.managed_save,
+            disks_inactive: self.disks_inactive,
             config,
             persistent_config,
             snapshots: self.snapshots.clone(),

@@ -125,6 +125,8 @@ pub struct Layout {
     pub state: DomainState,
     pub persistent: bool,
     pub managed_save: bool,
+    /// See [`StorageFacts::disks_inactive`].
+    pub disks_inactive: bool,
     pub local: bool,
     pub libvirt_version: u64,
     pub now: i64,
@@ -255,6 +257,7 @@ impl Layout {
             state: facts.state,
             persistent: facts.persistent,
             managed_save: facts.managed_save,
+            disks_inactive: facts.disks_inactive && facts.state.is_active(),
             local: facts.local,
             libvirt_version: facts.libvirt_version,
             now: facts.now,

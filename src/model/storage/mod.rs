@@ -100,6 +100,27 @@ impl Refusal {
         Self::of(RefusalKind::Libvirt, reason)
     }
 
+    /// Why QEMU cannot `what` ("take a memory snapshot") while its disks are inactive after a
+    /// memory snapshot of the paused VM ([`facts::StorageFacts::disks_inactive`]), with the way
+    /// out that always works: resume the guest. None when the disks are active.
+    pub fn disks_inactive(layout: &Layout, what: &str) -> Option<Refusal> {
+        layout.disks_inactive.then(|| Refusal {
+            kind: RefusalKind::Libvirt,
+            reason: format!(
+                "QEMU cannot {what} now: a memory snapshot of {} was taken while it was paused, \
+                 and QEMU has kept its disks inactive since (its run state is 'postmigrate'; \
+                 libvirt still reports 'paused'). They become active again when the guest \
+                 resumes",
+                layout.domain
+            ),
+            ways_out: vec![WayOut::text(format!(
+                "resume the VM (p in the list, or `virtsnap resume {}`), then pause it again \
+                 if it must stay paused",
+                layout.domain
+            ))],
+        })
+    }
+
     /// The reason, then each way out on its own line ("  - ... (--flag)").
     pub fn text(&self) -> String {
         let mut out = self.reason.clone();

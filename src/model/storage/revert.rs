@@ -207,6 +207,14 @@ pub fn plan_revert(
     };
     match plan_safety(&base, snap, name, ability) {
         Ok(SafetyPlan::Planned { plan: p }) => {
+            if base.disks_inactive && !p.memory {
+                plan.warnings.push(
+                    "the safety snapshot captures the disks only: QEMU keeps this paused VM's \
+                     disks inactive after the memory snapshot taken while it was paused, which \
+                     holds the memory state it has now (the guest has not run since)"
+                        .into(),
+                );
+            }
             let with_safety = base.with_created(created_snapshot(&base, &p));
             plan.safety = SafetyPlan::Planned { plan: p };
             fill_effects(&mut plan, &with_safety, snap);

@@ -552,3 +552,122 @@ fn two_disks_whose_names_differ_only_in_their_suffix_get_distinct_overlays() {
         .collect();
     assert_eq!(files, ["/i/web.s1", "/i/web-vdb.s1"]);
 }
+
+/// A paused VM whose last memory snapshot left QEMU in 'postmigrate' (measured with libvirt
+/// 11.3 / QEMU 10.0, and found by the random model test, seed 1795987446025478051).
+fn inactive(fake: Fake) -> Layout {
+    let mut fake = fake;
+    fake.disks_inactive = true;
+    fake.layout()
+}
+
+const PAUSED: DomainState = DomainState::Paused;
+
+#[test]
+fn inactive_disks_refuse_memory_snapshots_and_allow_disk_only_ones() {
+    let layout = inactive(Fake::new("pm", PAUSED).external("m1", true));
+    let memory = CreateIntent {
+        name: "m2".into(),
+        memory: true,
+        quiesce: false,
+        location: None,
+    };
+    let err = plan_create(&layout, &memory, &memory_ok())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'postmigrate'"), "{err}");
+    assert!(err.contains("resume the VM"), "{err}");
+    for location in [
+        Some(SnapshotLocation::Internal),
+        Some(SnapshotLocation::External),
+    ] {
+        let err = plan_create(
+            &layout,
+            &CreateIntent {
+                location,
+                ..memory.clone()
+            },
+            &memory_ok(),
+        );
+        assert!(err.is_err(), "{location:?}: {err:?}");
+    }
+    let disk_only = CreateIntent {
+        memory: false,
+        ..memory
+    };
+    let plan = plan_create(&layout, &disk_only, &memory_ok()).expect("disk-only works");
+    assert_eq!(plan.location, SnapshotLocation::External);
+    // The same VM with active disks takes a memory snapshot.
+    let mut fake = Fake::new("pm", PAUSED).external("m1", true);
+    fake.disks_inactive = false;
+    assert!(plan_create(
+        &fake.layout(),
+        &CreateIntent {
+            memory: true,
+            ..disk_only
+        },
+        &memory_ok()
+    )
+    .is_ok());
+}
+
+#[test]
+fn inactive_disks_make_the_safety_snapshot_disk_only_and_say_why() {
+    let layout = inactive(
+        Fake::new("pm", PAUSED)
+            .external("e0", false)
+            .external("m1", true),
+    );
+    let plan = plan_revert(
+        &layout,
+        "e0",
+        &with_safety(AfterRevert::Saved),
+        &memory_ok(),
+    );
+    assert!(!plan.is_refused(), "{}", reason(&plan));
+    let safety = plan.safety_plan().expect("a safety snapshot");
+    assert!(!safety.memory);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("disks only")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn inactive_disks_refuse_internal_deletes_and_merges_but_not_a_plain_leaf_delete() {
+    // An internal snapshot in the image the VM runs on (the memory snapshot that made the
+    // disks inactive kept the disks where they were).
+    let layout = inactive(Fake::new("pm", PAUSED).internal("i0", true));
+    let r = plan_delete(&layout, "i0", DeleteMode::This)
+        .refusal
+        .expect("refused");
+    assert!(
+        r.reason.contains("delete an internal snapshot now"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("'postmigrate'"), "{}", r.reason);
+    // Metadata only touches no disk.
+    assert!(plan_delete(&layout, "i0", DeleteMode::MetadataOnly)
+        .refusal
+        .is_none());
+
+    let layout = inactive(
+        Fake::new("pm", PAUSED)
+            .external("e1", false)
+            .external("m1", true),
+    );
+    for name in ["m1", "e1"] {
+        let r = plan_delete(&layout, name, DeleteMode::This)
+            .refusal
+            .expect("refused");
+        assert!(r.reason.contains("block commit"), "{name}: {}", r.reason);
+        assert!(
+            r.ways_out.iter().any(|w| w.text.contains("resume")),
+            "{r:?}"
+        );
+    }
+    // A leaf that is not current is deleted without QEMU (no merge), so the rule leaves it
+    // alone; tests/integrity_kvm.rs shows the whole sequence on real QEMU.
+}

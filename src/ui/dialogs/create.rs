@@ -403,6 +403,7 @@ mod tests {
             state,
             persistent: true,
             managed_save: false,
+            disks_inactive: false,
             config: row.live.clone().unwrap_or_else(|| persistent.clone()),
             persistent_config: row.live.as_ref().map(|_| persistent),
             snapshots: Vec::new(),
