@@ -148,6 +148,7 @@ fn facts_read(
         persistent: dom.is_persistent().unwrap_or(true),
         managed_save: dom.has_managed_save(0).unwrap_or(false),
         disks_inactive: planning && disks_inactive(dom, state),
+        driver: conn.driver_type().unwrap_or_default(),
         persistent_config: state.is_active().then_some(persistent_config),
         config,
         snapshots: listed.snapshots,

@@ -315,7 +315,11 @@ fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
     }
 
     let allowed = refusals.is_empty();
-    let internal = allowed && internal_possible(input, running, &mut notes);
+    // libvirt's test driver (`<domain type='test'>`) only records metadata and takes internal
+    // snapshots only: it refuses DISK_ONLY, so no external one (measured, libvirt 11.3).
+    let test_driver = running.domain_type == "test";
+    let internal = allowed && (test_driver || internal_possible(input, running, &mut notes));
+    let external = allowed && !test_driver;
     if allowed {
         remedies.clear();
         actions.clear();
@@ -328,7 +332,7 @@ fn memory_verdict(input: &RuleInput, running: &DomainConfig) -> MemoryVerdict {
         remedies,
         remedy_actions: actions,
         internal,
-        external: allowed,
+        external,
         conditional_blockers,
         notes,
         intro,

@@ -52,6 +52,12 @@ pub struct CreateIntent {
 
 /// The kind a new snapshot of this domain takes by default, and why.
 pub fn preferred_location(layout: &Layout) -> (SnapshotLocation, String) {
+    if layout.test_driver {
+        return (
+            SnapshotLocation::Internal,
+            "internal: libvirt's test driver takes no other kind".into(),
+        );
+    }
     if let Some(kind) = tree_location(layout) {
         let from = layout
             .current()
@@ -376,6 +382,10 @@ impl Planner<'_> {
         if writable.is_empty() {
             return Some("there is no writable disk to hold it".into());
         }
+        if self.layout.test_driver {
+            // Metadata only: no image is written, so no format or file matters.
+            return None;
+        }
         // libvirt: "internal and full system snapshots require all disks to be selected".
         if let Some(d) = self.layout.config.disks.iter().find(|d| {
             !d.readonly
@@ -434,6 +444,13 @@ impl Planner<'_> {
     }
 
     fn external(&self) -> Result<SnapshotPlan, PlanError> {
+        if self.layout.test_driver {
+            return Err(PlanError::NotPossible(
+                "libvirt's test driver takes internal snapshots only (it refuses disk-only and \
+                 external ones)"
+                    .into(),
+            ));
+        }
         let writable = self.writable();
         if self.intent.memory && !self.ability.memory_external {
             return Err(PlanError::MemoryNotPossible(

@@ -77,6 +77,7 @@ fn layout_of(d: &DomainConfig, state: DomainState) -> Layout {
         persistent: true,
         managed_save: false,
         disks_inactive: false,
+        driver: "QEMU".into(),
         config: d.clone(),
         persistent_config: None,
         snapshots: vec![old],

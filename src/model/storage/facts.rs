@@ -26,6 +26,11 @@ pub struct StorageFacts {
     /// be a backing child of active ..."); a disk-only external snapshot and reverts work.
     /// Read by `libvirt::storage::disks_inactive`.
     pub disks_inactive: bool,
+    /// libvirt's driver for the connection (`virConnectGetType`): "QEMU", or "TEST" for the
+    /// test driver, which only records snapshot metadata and takes internal snapshots only
+    /// (measured, libvirt 11.3: DISK_ONLY is "unsupported flags (0x10) in function
+    /// testDomainSnapshotCreateXML").
+    pub driver: String,
     /// The definition in effect: the live one while the VM runs, else the persistent one.
     pub config: DomainConfig,
     /// The persistent definition when it differs from `config` (a running VM), for the

@@ -34,6 +34,7 @@ pub struct Fake {
     pub persistent: bool,
     pub managed_save: bool,
     pub disks_inactive: bool,
+    pub driver: String,
     pub libvirt_version: u64,
     pub local: bool,
 }
@@ -82,6 +83,7 @@ impl Fake {
             persistent: true,
             managed_save: false,
             disks_inactive: false,
+            driver: "QEMU".into(),
             libvirt_version: 11_003_000,
             local: true,
         }
@@ -237,6 +239,7 @@ impl Fake {
             persistent: self.persistent,
             managed_save: self.managed_save,
             disks_inactive: self.disks_inactive,
+            driver: self.driver.clone(),
             config,
             persistent_config,
             snapshots: self.snapshots.clone(),

@@ -127,6 +127,8 @@ pub struct Layout {
     pub managed_save: bool,
     /// See [`StorageFacts::disks_inactive`].
     pub disks_inactive: bool,
+    /// libvirt's test driver: internal snapshots only, and no image to check.
+    pub test_driver: bool,
     pub local: bool,
     pub libvirt_version: u64,
     pub now: i64,
@@ -258,6 +260,7 @@ impl Layout {
             persistent: facts.persistent,
             managed_save: facts.managed_save,
             disks_inactive: facts.disks_inactive && facts.state.is_active(),
+            test_driver: facts.driver.eq_ignore_ascii_case("test"),
             local: facts.local,
             libvirt_version: facts.libvirt_version,
             now: facts.now,

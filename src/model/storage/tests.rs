@@ -671,3 +671,33 @@ fn inactive_disks_refuse_internal_deletes_and_merges_but_not_a_plain_leaf_delete
     // A leaf that is not current is deleted without QEMU (no merge), so the rule leaves it
     // alone; tests/integrity_kvm.rs shows the whole sequence on real QEMU.
 }
+
+#[test]
+fn the_test_driver_takes_internal_snapshots_only() {
+    // Measured with libvirt 11.3: testDomainSnapshotCreateXML refuses DISK_ONLY (0x10) and
+    // records an internal snapshot with memory for a running domain.
+    let mut fake = Fake::new("t", ON);
+    fake.driver = "TEST".into();
+    let layout = fake.layout();
+    let intent = |memory, location| CreateIntent {
+        name: "s".into(),
+        memory,
+        quiesce: false,
+        location,
+    };
+    let plan = plan_create(&layout, &intent(true, None), &memory_ok()).unwrap();
+    assert_eq!(plan.location, SnapshotLocation::Internal);
+    // Disk-only of a running domain: neither kind; the refusal says what works.
+    let err = plan_create(&layout, &intent(false, None), &memory_ok()).unwrap_err();
+    assert!(
+        err.to_string().contains("must include the memory state"),
+        "{err}"
+    );
+    let err = plan_create(
+        &layout,
+        &intent(true, Some(SnapshotLocation::External)),
+        &memory_ok(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("internal snapshots only"), "{err}");
+}

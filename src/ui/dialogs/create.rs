@@ -404,6 +404,7 @@ mod tests {
             persistent: true,
             managed_save: false,
             disks_inactive: false,
+            driver: "QEMU".into(),
             config: row.live.clone().unwrap_or_else(|| persistent.clone()),
             persistent_config: row.live.as_ref().map(|_| persistent),
             snapshots: Vec::new(),
