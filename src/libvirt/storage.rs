@@ -141,14 +141,17 @@ fn facts_read(
     } else {
         persistent_config.clone()
     };
-    let local = conn.uri().is_ok_and(|u| uri_is_local(&u));
+    let driver = conn.driver_type().unwrap_or_default();
+    // The test driver's paths name no file anywhere: plan as for a remote host (no headers,
+    // no existence checks).
+    let local = conn.uri().is_ok_and(|u| uri_is_local(&u)) && !driver.eq_ignore_ascii_case("test");
     let mut facts = StorageFacts {
         domain: domain.to_string(),
         state,
         persistent: dom.is_persistent().unwrap_or(true),
         managed_save: dom.has_managed_save(0).unwrap_or(false),
         disks_inactive: planning && disks_inactive(dom, state),
-        driver: conn.driver_type().unwrap_or_default(),
+        driver,
         persistent_config: state.is_active().then_some(persistent_config),
         config,
         snapshots: listed.snapshots,

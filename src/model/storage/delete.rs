@@ -154,7 +154,9 @@ pub fn plan_delete(layout: &Layout, name: &str, mode: DeleteMode) -> DeletePlan 
     if !damage.is_empty() {
         plan.refusal = Some(damage_refusal(layout, snap, &damage));
     }
-    plan.left_on_disk = left_on_disk(layout, &doomed, &plan.effects);
+    if !layout.test_driver {
+        plan.left_on_disk = left_on_disk(layout, &doomed, &plan.effects);
+    }
     plan
 }
 
@@ -168,6 +170,11 @@ fn delete_effects(
     let name = &snap.name;
     let mut warnings = Vec::new();
     let libvirt = |msg: String| Refusal::plain(msg);
+    if layout.test_driver {
+        // libvirt's test driver only drops metadata (testDomainSnapshotDelete): no image is
+        // touched, and none of QEMU's rules below apply.
+        return Ok((Effects::default(), false, warnings));
+    }
     if snap.location == SnapshotLocation::Internal && layout.active() {
         for d in &snap.disks {
             let Some(now) = layout.disk(&d.target) else {
