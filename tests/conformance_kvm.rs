@@ -94,20 +94,7 @@ impl Run<'_> {
     }
 
     fn track(&mut self) {
-        let layout = self.layout();
-        let mut files: Vec<String> = layout.current_images().into_iter().collect();
-        for s in &layout.snapshots {
-            for d in &s.disks {
-                files.extend(
-                    [&d.image, &d.overlay, &d.revert_overlay]
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
-            }
-            files.extend(s.memory_file.clone());
-        }
-        for f in files {
+        for f in self.layout().named_files() {
             if !f.starts_with("/dev") {
                 self.vm.track(f.into());
             }

@@ -7,52 +7,22 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::snap::{create, qemu_io, track_layout as track_all, vda_top as top};
 use common::{embed_conn, make_disk, with_job_context, TestVm};
 use virt::connect::Connect;
-use virt::domain::Domain;
 use virtsnap::libvirt::jobs::delete::{self, DeleteError, DeleteJob};
 use virtsnap::libvirt::jobs::revert::{self, RevertError, RevertJob};
-use virtsnap::libvirt::jobs::snapshot_create::{self, CreateError, CreateJob};
+use virtsnap::libvirt::jobs::snapshot_create::CreateError;
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
 use virtsnap::libvirt::{snapshots, storage};
 use virtsnap::model::snapshot::SnapshotLocation;
 use virtsnap::model::storage::{AfterRevert, DeleteMode};
-use virtsnap::model::DomainConfig;
 
 fn tiny(name: &str, cpu: TinyCpu, disk: &Path) -> TinyVm {
     TinyVm::new(name, cpu)
         .with_nested_host_workarounds()
         .disk(disk, DiskFormat::Qcow2)
-}
-
-/// The current top image of vda (from the definition in effect).
-fn top(dom: &Domain) -> String {
-    let flags = if dom.is_active().unwrap_or(false) {
-        0
-    } else {
-        virt::sys::VIR_DOMAIN_XML_INACTIVE
-    };
-    let cfg = DomainConfig::from_xml(&dom.xml_desc(flags).unwrap()).unwrap();
-    cfg.disks
-        .iter()
-        .find(|d| d.target == "vda")
-        .and_then(|d| d.source.clone())
-        .unwrap()
-}
-
-fn qemu_io(file: &str, args: &[&str]) -> String {
-    let out = Command::new("qemu-io")
-        .args(args)
-        .args(["-f", "qcow2", file])
-        .output()
-        .expect("qemu-io runs");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Writes `pattern` at `offset` KiB into `file` (the VM is stopped).
@@ -73,29 +43,6 @@ fn byte_at(file: &str, offset_k: u32) -> u8 {
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or_else(|| panic!("{file}: {text}"));
     u8::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("{file}: {text}"))
-}
-
-fn create(
-    conn: &Connect,
-    vm: &mut TestVm,
-    name: &str,
-    kind: Option<SnapshotLocation>,
-    memory: bool,
-) -> Result<SnapshotLocation, CreateError> {
-    let job = CreateJob {
-        domain: vm.name.clone(),
-        name: name.into(),
-        description: None,
-        memory,
-        quiesce: false,
-        location: kind,
-    };
-    let (r, _) = with_job_context(conn, false, |ctx| snapshot_create::create(ctx, &job));
-    let created = r?;
-    for f in &created.files {
-        vm.track(f.clone());
-    }
-    Ok(created.location)
 }
 
 fn revert_job(vm: &TestVm, target: &str, safety: Option<&str>, stop_first: bool) -> RevertJob {
@@ -128,30 +75,6 @@ fn tree(conn: &Connect, vm: &TestVm) -> Vec<String> {
     out
 }
 
-/// Tracks every file the domain's snapshots and disks name, so the VM's drop removes them.
-fn track_all(conn: &Connect, vm: &mut TestVm) {
-    let Ok(facts) = storage::read_facts(conn, &vm.name) else {
-        return;
-    };
-    let layout = virtsnap::model::storage::Layout::new(&facts);
-    for i in layout.current_images() {
-        vm.track(i.into());
-    }
-    for s in &layout.snapshots {
-        for d in &s.disks {
-            for f in [&d.image, &d.overlay, &d.revert_overlay]
-                .into_iter()
-                .flatten()
-            {
-                vm.track(f.into());
-            }
-        }
-        if let Some(m) = &s.memory_file {
-            vm.track(m.into());
-        }
-    }
-}
-
 #[test]
 fn mixed_chain_an_internal_revert_under_an_external_snapshot_is_refused_before_anything_changes() {
     let Some(conn) = embed_conn() else { return };
@@ -160,7 +83,9 @@ fn mixed_chain_an_internal_revert_under_an_external_snapshot_is_refused_before_a
     let base = top(&vm.dom);
     write_at(&base, 0, 0xa1);
     assert_eq!(
-        create(conn, &mut vm, "i1", Some(SnapshotLocation::Internal), false).unwrap(),
+        create(conn, &mut vm, "i1", Some(SnapshotLocation::Internal), false)
+            .unwrap()
+            .location,
         SnapshotLocation::Internal
     );
     write_at(&base, 64, 0xb2);
@@ -459,7 +384,9 @@ fn a_memory_snapshot_of_a_paused_vm_leaves_qemus_disks_inactive_and_virtsnap_pla
     create(conn, &mut vm, "e0", None, false).expect("disk-only while running");
     vm.dom.suspend().unwrap();
     assert!(!inactive(&vm), "paused, no memory snapshot yet");
-    let kind = create(conn, &mut vm, "m1", None, true).expect("memory while paused");
+    let kind = create(conn, &mut vm, "m1", None, true)
+        .expect("memory while paused")
+        .location;
     println!("memory snapshot of the paused VM: {kind:?}");
     track_all(conn, &mut vm);
     assert!(inactive(&vm), "QEMU is in postmigrate after it");

@@ -181,20 +181,7 @@ impl World<'_> {
     }
 
     fn track_files(&mut self) {
-        let layout = self.layout();
-        let mut files: BTreeSet<String> = layout.current_images();
-        for s in &layout.snapshots {
-            for d in &s.disks {
-                files.extend(
-                    [&d.image, &d.overlay, &d.revert_overlay]
-                        .into_iter()
-                        .flatten()
-                        .cloned(),
-                );
-            }
-            files.extend(s.memory_file.clone());
-        }
-        for f in files {
+        for f in self.layout().named_files() {
             self.vm.track(f.into());
         }
     }

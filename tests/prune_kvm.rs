@@ -9,46 +9,21 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::snap::{self, qemu_io, track_layout as track_all, vda_top as top};
 use common::{embed_conn, make_disk, with_job_context, TestVm};
 use jiff::tz::TimeZone;
 use virt::connect::Connect;
 use virt::domain::Domain;
 use virtsnap::libvirt::jobs::prune::{self, PruneAction, PruneJob};
 use virtsnap::libvirt::jobs::revert::{self, RevertJob};
-use virtsnap::libvirt::jobs::snapshot_create::{self, CreateJob};
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
 use virtsnap::libvirt::{snapshots, storage};
 use virtsnap::model::retention::{candidates, decide, scheduled_name, KeepRules};
-use virtsnap::model::storage::{AfterRevert, Layout};
-use virtsnap::model::DomainConfig;
+use virtsnap::model::storage::AfterRevert;
 
 const PREFIX: &str = "nightly-";
 const DAY: i64 = 86_400;
-
-fn top(dom: &Domain) -> String {
-    let cfg =
-        DomainConfig::from_xml(&dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).unwrap()).unwrap();
-    cfg.disks
-        .iter()
-        .find(|d| d.target == "vda")
-        .and_then(|d| d.source.clone())
-        .unwrap()
-}
-
-fn qemu_io(file: &str, args: &[&str]) -> String {
-    let out = Command::new("qemu-io")
-        .args(args)
-        .args(["-f", "qcow2", file])
-        .output()
-        .expect("qemu-io runs");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Marker `i`: 4 KiB of `0x10 + i` at `64 * i` KiB.
 fn write_marker(file: &str, i: u32) {
@@ -79,19 +54,7 @@ fn markers(file: &str, upto: u32) -> Vec<u32> {
 }
 
 fn create(conn: &Connect, vm: &mut TestVm, name: &str) {
-    let job = CreateJob {
-        domain: vm.name.clone(),
-        name: name.into(),
-        description: None,
-        memory: false,
-        quiesce: false,
-        location: None,
-    };
-    let (r, _) = with_job_context(conn, false, |ctx| snapshot_create::create(ctx, &job));
-    let created = r.unwrap_or_else(|e| panic!("{name}: {e:?}"));
-    for f in created.files {
-        vm.track(f);
-    }
+    snap::create(conn, vm, name, None, false).unwrap_or_else(|e| panic!("{name}: {e:?}"));
 }
 
 /// Redefines `name`'s metadata with `creationTime` = `when`: what libvirt stores, as if the
@@ -110,23 +73,6 @@ fn set_creation_time(dom: &Domain, name: &str, when: i64, current: bool) {
     }
     dom.create_snapshot_xml(&xml, flags)
         .unwrap_or_else(|e| panic!("redefine {name}: {}", e.message()));
-}
-
-fn track_all(conn: &Connect, vm: &mut TestVm) {
-    let layout = Layout::new(&storage::read_facts(conn, &vm.name).unwrap());
-    for i in layout.current_images() {
-        vm.track(i.into());
-    }
-    for s in &layout.snapshots {
-        for d in &s.disks {
-            for f in [&d.image, &d.overlay, &d.revert_overlay]
-                .into_iter()
-                .flatten()
-            {
-                vm.track(f.into());
-            }
-        }
-    }
 }
 
 #[test]

@@ -9,37 +9,16 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::snap::create;
 use common::{embed_conn, embed_root, make_disk, unique_name, with_job_context, TestVm};
 use virt::connect::Connect;
 use virtsnap::libvirt::jobs::delete::{self, DeleteJob};
 use virtsnap::libvirt::jobs::revert::{self, RevertError, RevertJob};
-use virtsnap::libvirt::jobs::snapshot_create::{self, CreateError, CreateJob, Created};
+use virtsnap::libvirt::jobs::snapshot_create::CreateError;
 use virtsnap::libvirt::storage;
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyCpu, TinyVm};
 use virtsnap::model::snapshot::SnapshotLocation;
 use virtsnap::model::storage::{AfterRevert, DeleteMode, RefusalKind};
-
-fn create(
-    conn: &Connect,
-    vm: &mut TestVm,
-    name: &str,
-    memory: bool,
-    kind: Option<SnapshotLocation>,
-) -> Result<Created, CreateError> {
-    let job = CreateJob {
-        domain: vm.name.clone(),
-        name: name.into(),
-        description: None,
-        memory,
-        quiesce: false,
-        location: kind,
-    };
-    let created = with_job_context(conn, true, |ctx| snapshot_create::create(ctx, &job)).0?;
-    for f in &created.files {
-        vm.track(f.clone());
-    }
-    Ok(created)
-}
 
 fn revert(conn: &Connect, vm: &TestVm, target: &str) -> Result<String, RevertError> {
     let job = RevertJob {
@@ -104,14 +83,14 @@ fn a_qcow2_with_an_external_data_file_takes_external_snapshots_only() {
     let mut vm = define_edited(conn, tiny, |x| x.replacen(&source, &with_store, 1));
     vm.track(data.clone());
     // Internal, asked for explicitly: refused up front with the reason.
-    let err = create(conn, &mut vm, "i", false, Some(SnapshotLocation::Internal)).unwrap_err();
+    let err = create(conn, &mut vm, "i", Some(SnapshotLocation::Internal), false).unwrap_err();
     assert!(
         matches!(&err, CreateError::Refused(t) if t.contains("external data file")),
         "{err:?}"
     );
     // The default: external; libvirt takes it.
     io(image.to_str().unwrap(), "qcow2", "write -P 0x5a 0 4k");
-    let c = create(conn, &mut vm, "e", false, None).unwrap();
+    let c = create(conn, &mut vm, "e", None, false).unwrap();
     assert_eq!(c.location, SnapshotLocation::External);
     io(c.files[0].to_str().unwrap(), "qcow2", "write -P 0x6b 0 4k");
     revert(conn, &vm, "e").unwrap();
@@ -122,7 +101,7 @@ fn a_qcow2_with_an_external_data_file_takes_external_snapshots_only() {
     assert!(!text.contains("verification failed"), "{text}");
     // Running: a memory snapshot is external too.
     vm.dom.create().unwrap();
-    let c = create(conn, &mut vm, "m", true, None).unwrap();
+    let c = create(conn, &mut vm, "m", None, true).unwrap();
     assert_eq!((c.location, c.memory), (SnapshotLocation::External, true));
 }
 
@@ -188,7 +167,7 @@ fn a_block_device_gets_a_file_overlay_and_its_snapshots_are_not_reverted() {
         .replacen(&file_disk, &format!("<source dev='{dev}'/>"), 1)
     });
     vm.dom.create().unwrap();
-    let c = create(conn, &mut vm, "d1", false, None).unwrap();
+    let c = create(conn, &mut vm, "d1", None, false).unwrap();
     assert_eq!(c.location, SnapshotLocation::External);
     let block_overlay = c
         .files
@@ -241,7 +220,7 @@ fn a_cdrom_with_an_image_is_not_captured_and_an_external_revert_says_it_gets_an_
     );
     let mut vm = define_edited(conn, tiny, |x| x.replacen("</devices>", &cdrom, 1));
     vm.track(iso.clone());
-    let c = create(conn, &mut vm, "e1", false, None).unwrap();
+    let c = create(conn, &mut vm, "e1", None, false).unwrap();
     assert_eq!(c.files.len(), 1, "only vda gets an overlay: {:?}", c.files);
     let layout = storage::read_layout(conn, &vm.name).unwrap();
     let plan = virtsnap::model::storage::plan_revert(
@@ -291,7 +270,7 @@ fn a_transient_disk_of_a_running_vm_is_refused_up_front_as_libvirt_would() {
     });
     vm.dom.create().unwrap();
     for memory in [false, true] {
-        let err = create(conn, &mut vm, "t", memory, None).unwrap_err();
+        let err = create(conn, &mut vm, "t", None, memory).unwrap_err();
         assert!(
             matches!(&err, CreateError::Refused(t) if t.contains("transient")),
             "{err:?}"

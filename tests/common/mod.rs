@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod guest;
+pub mod snap;
 
 use std::io;
 use std::path::{Path, PathBuf};

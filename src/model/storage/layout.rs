@@ -418,6 +418,24 @@ impl Layout {
             .collect()
     }
 
+    /// Every file the domain's disks and snapshots name: the current chains, each snapshot's
+    /// image, overlay and revert overlay, and memory files (paths; block devices included).
+    pub fn named_files(&self) -> BTreeSet<String> {
+        let mut files = self.current_images();
+        for s in &self.snapshots {
+            for d in &s.disks {
+                files.extend(
+                    [&d.image, &d.overlay, &d.revert_overlay]
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+            }
+            files.extend(s.memory_file.clone());
+        }
+        files
+    }
+
     /// The holders whose data lives somewhere: every snapshot, and the current state.
     pub fn holders(&self) -> Vec<Holder> {
         let mut out: Vec<Holder> = self
