@@ -1,12 +1,77 @@
 //! One snapshot request over many domains: what each VM gets (memory where the rule allows it
-//! and it was asked for, else disk-only and why; quiesce where an agent answers), and how the
-//! outcomes add up to one exit code. Pure: the layouts and verdicts come from the caller.
+//! and it was asked for, else disk-only and why; quiesce where an agent answers), the one name
+//! pattern that names each VM's snapshot, and how the outcomes add up to one exit code. Pure:
+//! the layouts come from the caller. The CLI and the TUI's bulk dialog both decide here.
 
 use serde::Serialize;
 
 use crate::model::snapshot::{SnapshotLocation, SnapshotPlan};
 use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
-use crate::model::Verdict;
+use crate::model::{evaluate, HostCapabilities, RuleInput, Verdict};
+
+/// The memory rule's verdict for a domain whose storage facts were read: the definition in
+/// effect and the persistent one, as the facts have them.
+pub fn verdict_for(layout: &Layout, host: Option<&HostCapabilities>) -> Verdict {
+    let persistent = layout.persistent_config.as_ref().unwrap_or(&layout.config);
+    evaluate(&RuleInput {
+        persistent,
+        live: layout.active().then_some(&layout.config),
+        host,
+        state: layout.state,
+        libvirt_version: layout.libvirt_version,
+    })
+}
+
+/// The placeholders a bulk name pattern may use, for hints and errors.
+pub const NAME_PLACEHOLDERS: &str = "{domain}, {time} (local) or {utc}";
+
+/// The snapshot name a pattern gives one domain: `{domain}` is the domain's name made safe
+/// for a snapshot name (as the default name does), `{time}` the local time stamp
+/// `YYYYMMDD-HHMMSS` (`local_stamp`, the same for every VM of one run), `{utc}` the UTC stamp
+/// `YYYYMMDD-HHMMSSZ` of `now` that `snapshot create --prefix` writes, so `nightly-{utc}`
+/// names exactly what `--prefix nightly` names and `snapshot prune --prefix nightly` finds.
+/// A pattern without placeholders is the name itself.
+///
+/// # Errors
+/// An unknown `{word}`, or a `{` left open: the message lists the placeholders.
+pub fn expand_name(
+    pattern: &str,
+    domain: &str,
+    local_stamp: &str,
+    now: i64,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else {
+            return Err(format!(
+                "'{{' is not closed; the placeholders are {NAME_PLACEHOLDERS}"
+            ));
+        };
+        match &after[..=close] {
+            "{domain}" => out.push_str(&domain_part(domain)),
+            "{time}" => out.push_str(local_stamp),
+            "{utc}" => out.push_str(&crate::model::retention::scheduled_name("", now)),
+            other => {
+                return Err(format!(
+                    "{other} is not a placeholder; use {NAME_PLACEHOLDERS}"
+                ))
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The domain's name as a snapshot name part: what `snapshot::default_name` puts before the
+/// stamp (`snapshot` for a name with nothing usable left).
+fn domain_part(domain: &str) -> String {
+    let named = crate::model::snapshot::default_name(domain, "");
+    named.strip_suffix('-').unwrap_or(&named).to_string()
+}
 
 /// What the command asked of every VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
