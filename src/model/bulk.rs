@@ -40,6 +40,27 @@ pub fn expand_name(
     local_stamp: &str,
     now: i64,
 ) -> Result<String, String> {
+    expand(pattern, domain, Some((local_stamp, now)))
+}
+
+/// The name of an existing snapshot given as a pattern: only `{domain}` applies (a time is the
+/// one the snapshots were taken at, so it is written out), as Tab offers after a bulk create
+/// named them `{domain}-{time}`.
+///
+/// # Errors
+/// `{time}` or `{utc}`, an unknown `{word}`, or a `{` left open.
+pub fn expand_existing(pattern: &str, domain: &str) -> Result<String, String> {
+    expand(pattern, domain, None)
+}
+
+/// `{domain}` followed by what `name` has after `domain`'s part, when it starts with it: how
+/// a bulk create's `{domain}-{time}` names read back as one pattern.
+pub fn pattern_of(name: &str, domain: &str) -> Option<String> {
+    let rest = name.strip_prefix(&domain_part(domain))?;
+    (!rest.is_empty() && !rest.contains('{')).then(|| format!("{{domain}}{rest}"))
+}
+
+fn expand(pattern: &str, domain: &str, stamps: Option<(&str, i64)>) -> Result<String, String> {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut rest = pattern;
     while let Some(open) = rest.find('{') {
@@ -50,11 +71,19 @@ pub fn expand_name(
                 "'{{' is not closed; the placeholders are {NAME_PLACEHOLDERS}"
             ));
         };
-        match &after[..=close] {
-            "{domain}" => out.push_str(&domain_part(domain)),
-            "{time}" => out.push_str(local_stamp),
-            "{utc}" => out.push_str(&crate::model::retention::scheduled_name("", now)),
-            other => {
+        match (&after[..=close], stamps) {
+            ("{domain}", _) => out.push_str(&domain_part(domain)),
+            ("{time}", Some((stamp, _))) => out.push_str(stamp),
+            ("{utc}", Some((_, now))) => {
+                out.push_str(&crate::model::retention::scheduled_name("", now))
+            }
+            (p @ ("{time}" | "{utc}"), None) => {
+                return Err(format!(
+                    "{p} cannot name snapshots that exist: write their time out (Tab offers \
+                     the names the VMs hold)"
+                ))
+            }
+            (other, _) => {
                 return Err(format!(
                     "{other} is not a placeholder; use {NAME_PLACEHOLDERS}"
                 ))

@@ -122,6 +122,18 @@ fn a_name_pattern_names_each_vm_and_utc_names_as_prefix_does() {
         "{unknown}"
     );
     assert!(name("x-{time", "db").unwrap_err().contains("not closed"));
+    // Existing snapshots: {domain} only, and the pattern a bulk create's names read back as.
+    assert_eq!(
+        expand_existing("{domain}-20261126-153000", "web-01").unwrap(),
+        "web-01-20261126-153000"
+    );
+    assert!(expand_existing("{domain}-{time}", "web-01").is_err());
+    assert_eq!(
+        pattern_of("web-01-20261126-153000", "web-01").as_deref(),
+        Some("{domain}-20261126-153000")
+    );
+    assert_eq!(pattern_of("before-patch", "web-01"), None);
+    assert_eq!(pattern_of("a_b-1", "a,b").as_deref(), Some("{domain}-1"));
 }
 
 #[test]
