@@ -73,6 +73,15 @@ impl App {
             }
             Event::Job { id, update } => {
                 if let Some((job, result)) = self.jobs.apply(id, update) {
+                    // A bulk run's job: its outcome goes to the run's results table.
+                    if super::bulk_run::on_job_finished(self, id, &result) {
+                        return match job.domain.as_deref() {
+                            Some(domain) => {
+                                snapshot_view::reload_if_showing(self, Some(job.host), Some(domain))
+                            }
+                            None => Vec::new(),
+                        };
+                    }
                     let failed = result.is_err();
                     let text = match result {
                         Ok(done) => done,

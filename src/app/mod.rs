@@ -1,5 +1,6 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
+pub mod bulk_run;
 pub mod dialogs;
 pub mod domains;
 mod events;
@@ -100,6 +101,10 @@ pub enum Overlay {
     Describe(Box<dialogs::existing::DescribeDialog>),
     /// `s`: create a snapshot.
     CreateSnapshot(Box<dialogs::create::SnapshotDialog>),
+    /// `s` with marked rows: a snapshot of each marked VM.
+    BulkCreate(Box<dialogs::bulk_create::BulkCreateDialog>),
+    /// `d` with marked rows: delete a snapshot name from each marked VM.
+    BulkDelete(Box<dialogs::bulk_delete::BulkDeleteDialog>),
     /// A result too long for the status line (an explained failure), scrolled by `scroll`.
     Message {
         title: String,
@@ -149,6 +154,8 @@ pub struct App {
     pub input: Option<InputLine>,
     /// Each view's keys (defaults, or remapped by the config file).
     pub keys: KeyMap,
+    /// Bulk runs (`s`, `d` on marked rows) until their results table is shown.
+    pub bulk: bulk_run::BulkRuns,
 }
 
 impl App {
@@ -180,6 +187,7 @@ impl App {
             lifecycle: lifecycle::LifecycleState::default(),
             input: None,
             keys: KeyMap::default(),
+            bulk: bulk_run::BulkRuns::default(),
         }
     }
 
@@ -206,6 +214,13 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let commands = self.react(msg);
+        // A bulk run's results wait for the screen to be free of other boxes.
+        bulk_run::show_ready(self);
+        commands
+    }
+
+    fn react(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Resize { width, height } => {
@@ -331,7 +346,20 @@ impl App {
             Action::Last => self.list.move_to(usize::MAX, page),
             Action::PageDown => self.list.move_by(page as isize, page),
             Action::PageUp => self.list.move_by(-(page as isize), page),
+            Action::Snapshot if !self.list.marked.is_empty() => {
+                return dialogs::bulk_create::open(self)
+            }
             Action::Snapshot => return dialogs::create::open_from_list(self),
+            Action::Delete if !self.list.marked.is_empty() => {
+                return dialogs::bulk_delete::open(self)
+            }
+            Action::Delete => {
+                self.status = Some(
+                    "d deletes a snapshot from the marked VMs: mark them with Space (Enter \
+                     opens one VM's snapshots)"
+                        .into(),
+                )
+            }
             _ => {}
         }
         Vec::new()
@@ -360,6 +388,8 @@ impl App {
             Some(Overlay::Delete(_)) => dialogs::existing::on_delete_key(self, key),
             Some(Overlay::Describe(_)) => dialogs::existing::on_describe_key(self, key),
             Some(Overlay::CreateSnapshot(_)) => dialogs::create::on_key(self, key),
+            Some(Overlay::BulkCreate(_)) => dialogs::bulk_create::on_key(self, key),
+            Some(Overlay::BulkDelete(_)) => dialogs::bulk_delete::on_key(self, key),
             Some(Overlay::Confirm(_)) => match dialogs::confirm::on_key(self, key) {
                 Some(ConfirmAction::Jobs { jobs, clear_marks }) => {
                     if clear_marks {
@@ -441,6 +471,8 @@ impl App {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod bulk_tests;
 #[cfg(test)]
 mod hosts_tests;
 #[cfg(test)]

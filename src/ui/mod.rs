@@ -74,6 +74,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Delete(d)) => dialogs::delete::draw(frame, d, theme),
         Some(Overlay::Describe(d)) => snapshot_detail::draw_describe(frame, d, theme),
         Some(Overlay::CreateSnapshot(d)) => dialogs::create::draw(frame, d, theme),
+        Some(Overlay::BulkCreate(d)) => dialogs::bulk_create::draw(frame, d, &app.hosts, theme),
+        Some(Overlay::BulkDelete(d)) => dialogs::bulk_delete::draw(frame, d, &app.hosts, theme),
         None => {}
     }
     if !dialogs::create::draw_long_question(frame, app, theme) {
@@ -81,6 +83,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+#[cfg(test)]
+mod bulk_tests;
 #[cfg(test)]
 mod hosts_tests;
 #[cfg(test)]

@@ -166,7 +166,7 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
 /// cursor is at), the text is highlighted and the cursor shown: `_` after the end, the
 /// character under it left unhighlighted and underlined inside the text. The row scrolls to
 /// keep the cursor in view.
-fn field_line(
+pub(super) fn field_line(
     label: &str,
     text: &str,
     cursor: Option<usize>,
@@ -196,7 +196,13 @@ fn field_line(
     Line::from(spans)
 }
 
-fn checkbox(label: &str, on: bool, enabled: bool, focused: bool, theme: &Theme) -> Line<'static> {
+pub(super) fn checkbox(
+    label: &str,
+    on: bool,
+    enabled: bool,
+    focused: bool,
+    theme: &Theme,
+) -> Line<'static> {
     let mark = if on { "[x]" } else { "[ ]" };
     let mut style = if enabled { Style::new() } else { theme.dim() };
     if focused {
@@ -227,7 +233,7 @@ fn keys_line(theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn truncate(s: &str, width: usize) -> String {
+pub(super) fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_owned();
     }
@@ -394,26 +400,8 @@ mod tests {
         app
     }
 
-    /// What `libvirt::storage::read_facts` reads for a domain without snapshots.
     fn storage_facts(row: &DomainInfo) -> crate::model::storage::StorageFacts {
-        let state = row.state.unwrap_or(DomainState::Shutoff);
-        let persistent = row.persistent.clone().unwrap();
-        crate::model::storage::StorageFacts {
-            domain: row.name.clone(),
-            state,
-            persistent: true,
-            managed_save: false,
-            config: row.live.clone().unwrap_or_else(|| persistent.clone()),
-            persistent_config: row.live.as_ref().map(|_| persistent),
-            snapshots: Vec::new(),
-            current: None,
-            images: Vec::new(),
-            volumes: Vec::new(),
-            libvirt_version: 11_003_000,
-            local: true,
-            now: NOW as i64,
-            existing: Vec::new(),
-        }
+        crate::ui::tests::storage_of(row, NOW as i64)
     }
 
     fn render(app: &App, ascii: bool) -> String {
