@@ -33,8 +33,9 @@ use crate::model::inventory::HostInfo;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
 
-/// Rows the header, table heading, status and footer take; the rest shows domains.
-pub const CHROME_ROWS: u16 = 8;
+/// Rows the header, table borders and heading, the two detail lines, status and footer take;
+/// the rest shows domains.
+pub const CHROME_ROWS: u16 = 9;
 
 /// What `update` asks the outside world to do. Everything about a domain goes to the worker
 /// of the domain's own host.
@@ -76,6 +77,13 @@ pub enum Command {
     InspectGuest {
         host: HostId,
         domain: String,
+    },
+    /// Read these domains' snapshot space and age on `host` (the list's SPACE, OLDEST and
+    /// CHAIN), marking snapshots older than `stale_after_days`.
+    LoadSpace {
+        host: HostId,
+        domains: Vec<String>,
+        stale_after_days: u32,
     },
 }
 
@@ -156,6 +164,8 @@ pub struct App {
     pub keys: KeyMap,
     /// Bulk runs (`s`, `d` on marked rows) until their results table is shown.
     pub bulk: bulk_run::BulkRuns,
+    /// The snapshot space and age of the rows that have been on screen.
+    pub space: domains::space::SpaceCache,
 }
 
 impl App {
@@ -188,6 +198,7 @@ impl App {
             input: None,
             keys: KeyMap::default(),
             bulk: bulk_run::BulkRuns::default(),
+            space: domains::space::SpaceCache::default(),
         }
     }
 
@@ -214,9 +225,12 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
-        let commands = self.react(msg);
+        let mut commands = self.react(msg);
         // A bulk run's results wait for the screen to be free of other boxes.
         bulk_run::show_ready(self);
+        // Whatever scrolled, filtered, refreshed or returned to the list: the rows now on
+        // screen get their snapshot space read.
+        commands.extend(domains::space::requests(self));
         commands
     }
 
@@ -475,5 +489,7 @@ impl App {
 pub(crate) mod bulk_tests;
 #[cfg(test)]
 mod hosts_tests;
+#[cfg(test)]
+pub(crate) mod space_tests;
 #[cfg(test)]
 mod tests;

@@ -47,8 +47,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     header::draw(frame, header, app, theme);
     match &app.screen {
         Screen::Domains => {
-            let [table, detail] =
-                Layout::vertical([Constraint::Min(2), Constraint::Length(1)]).areas(body);
+            let [table, detail] = Layout::vertical([
+                Constraint::Min(2),
+                Constraint::Length(domain_detail::HEIGHT),
+            ])
+            .areas(body);
             domain_list::draw(frame, table, app, theme);
             domain_detail::draw(frame, detail, app, theme);
         }
@@ -89,6 +92,8 @@ mod bulk_tests;
 mod hosts_tests;
 #[cfg(test)]
 mod lifecycle_tests;
+#[cfg(test)]
+mod space_tests;
 // pub(crate): the app's tests build the same host.
 #[cfg(test)]
 pub(crate) mod tests;
