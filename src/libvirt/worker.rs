@@ -237,7 +237,7 @@ fn run(
                 }
                 Ok(Request::RefreshDomain { name }) => refresh_one(&conn, &name, &emit),
                 Ok(Request::LoadSnapshots { domain }) => {
-                    let result = super::storage::load_view(&conn, &domain)
+                    let result = super::space::load_view(&conn, &domain)
                         .map(Box::new)
                         .map_err(|e| e.to_string());
                     emit(Event::Snapshots { domain, result });
