@@ -77,6 +77,15 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
         d.focus == Field::Memory,
         theme,
     ));
+    // Allowed now, but the guest (mounting a 9p share) or a back-end can still make QEMU
+    // refuse it: said as a warning, not guessed as a block.
+    if d.memory_lock.is_none() {
+        for c in &d.verdict.memory.conditional_blockers {
+            for l in wrap(&format!("! {}", c.message), width.saturating_sub(4)) {
+                top.push(Line::styled(format!("    {l}"), theme.warn()));
+            }
+        }
+    }
 
     let mut bottom: Vec<Line> = Vec::new();
     let quiesce_reason = d.quiesce_reason();
@@ -532,6 +541,27 @@ mod tests {
         key(&mut app, KeyCode::PageDown);
         key(&mut app, KeyCode::PageDown);
         insta::assert_snapshot!("memory_blocked_80x24_scrolled", render(&app, true));
+    }
+
+    #[test]
+    fn a_9p_share_warns_under_the_memory_checkbox() {
+        // host-model with a 9p share: memory state is allowed until the guest mounts it.
+        let share = "<filesystem type='mount' accessmode='passthrough'><driver type='path'/>\
+                     <source dir='/srv'/><target dir='hostshare'/></filesystem></devices>";
+        let with_share = |name: &str| {
+            let xml = crate::model::fixtures::text(&format!("domain/{name}.xml"));
+            crate::model::DomainConfig::from_xml(&xml.replacen("</devices>", share, 1)).unwrap()
+        };
+        let mut r = row("share-01", "host-model", DomainState::Running);
+        r.persistent = Some(with_share("host-model-inactive"));
+        r.live = Some(with_share("host-model-live"));
+        let app = app_with(r, 50 * GIB, 80, 24);
+        let d = dialog(&app);
+        assert!(d.memory_lock.is_none(), "{:?}", d.memory_lock);
+        assert_eq!(d.verdict.memory.conditional_blockers.len(), 1);
+        let screen = render(&app, true);
+        assert!(screen.contains("9p share 'hostshare'"), "{screen}");
+        insta::assert_snapshot!("conditional_blocker_80x24", screen);
     }
 
     #[test]
