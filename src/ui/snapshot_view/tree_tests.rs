@@ -499,3 +499,49 @@ fn tree_with_size_and_the_reason_for_a_question_mark() {
     assert!(screen.contains("QEMU records no size"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn a_transient_domain_cannot_be_left_shut_off_by_a_revert() {
+    // A transient running domain and a disk-only snapshot: "as saved" would leave it shut
+    // off, which libvirt refuses for a transient domain.
+    let mut fake = Fake::new("web-passthrough", DomainState::Running).external("before", false);
+    fake.persistent = false;
+    let facts = fake.build();
+    let data = DomainSnapshots {
+        domain: "web-passthrough".into(),
+        snapshots: facts.snapshots.clone(),
+        current: facts.current.clone(),
+        storage: Some(Box::new(facts)),
+        ..Default::default()
+    };
+    let mut app = opened(data, 80, 24);
+    app.update(key(KeyCode::Char('r')));
+    let Some(Overlay::Revert(d)) = &app.overlay else {
+        panic!("no revert dialog: {:?}", app.status)
+    };
+    // It opens on the first state libvirt takes, and says why "as saved" is not one.
+    assert_eq!(d.after, AfterRevert::Running);
+    assert_eq!(
+        d.after_label(AfterRevert::Saved),
+        "as saved in the snapshot (not possible here)"
+    );
+    let screen = render(&app, UNICODE, 80, 24);
+    assert!(screen.contains("(not possible here)"), "{screen}");
+    // Space on it keeps the choice and says why; Enter reverts with what is chosen.
+    app.update(key(KeyCode::Char(' ')));
+    let Some(Overlay::Revert(d)) = &app.overlay else {
+        panic!("closed")
+    };
+    assert_eq!(d.after, AfterRevert::Running);
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.contains("transient"), "{status}");
+    let cmds = app.update(key(KeyCode::Enter));
+    let [Command::StartJob {
+        job: Job::RevertSnapshot(job),
+        ..
+    }] = cmds.as_slice()
+    else {
+        panic!("{cmds:?} {:?}", app.status)
+    };
+    assert_eq!(job.after, AfterRevert::Running);
+}
