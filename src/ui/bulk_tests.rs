@@ -60,6 +60,9 @@ fn bulk_create_80x24() {
     // The blocked VM's row selected: its reason in full under the table.
     key(&mut app, KeyCode::Down);
     insta::assert_snapshot!(render(&app, UNICODE, 80, 24));
+    // On a bare console (TERM=linux) it draws with ASCII only.
+    let ascii = render(&app, ASCII, 80, 24);
+    assert!(ascii.is_ascii(), "{ascii}");
 }
 
 #[test]
@@ -143,6 +146,7 @@ fn bulk_delete_80x24_and_160x48() {
         }
         typed(&mut app, "before-patch");
         key(&mut app, KeyCode::Down);
+        assert!(render(&app, ASCII, w, h).is_ascii());
         insta::assert_snapshot!(format!("bulk_delete_{w}x{h}"), render(&app, UNICODE, w, h));
     }
 }
