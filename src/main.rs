@@ -193,6 +193,12 @@ fn main() -> ExitCode {
     code
 }
 
+/// The config file's stale_snapshot_age in whole days (rounded up), as `list` and the TUI's
+/// OLDEST column mark them.
+fn stale_days(config: &Config) -> u32 {
+    u32::try_from(config.stale_snapshot_age.as_secs().div_ceil(86_400)).unwrap_or(u32::MAX)
+}
+
 fn run_tui(
     args: &Args,
     config: &Config,
@@ -222,6 +228,7 @@ fn run_tui(
             .unwrap_or(config.shutdown_timeout.as_secs()),
         notice: config_error,
         keys,
+        stale_after_days: stale_days(config),
     };
     match tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -256,10 +263,7 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
         // Handled in main before anything else.
         Cmd::Generate { .. } => Ok(()),
         Cmd::List { json, stale_after } => {
-            let days = stale_after.unwrap_or_else(|| {
-                u32::try_from(config.stale_snapshot_age.as_secs().div_ceil(86_400))
-                    .unwrap_or(u32::MAX)
-            });
+            let days = stale_after.unwrap_or_else(|| stale_days(config));
             cli::list::run(&fleet, json, days)
         }
         Cmd::Check { domain, json } => cli::check::run(&fleet, &domain, json),

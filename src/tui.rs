@@ -27,6 +27,8 @@ pub struct TuiOptions {
     pub notice: Option<String>,
     /// Each view's keys, with the config file's remaps.
     pub keys: crate::app::KeyMap,
+    /// Snapshots older than this many days are marked stale in the list.
+    pub stale_after_days: u32,
 }
 
 /// What the loop needs besides the terminal and the workers.
@@ -37,6 +39,7 @@ struct LoopSettings {
     shutdown_timeout: u64,
     notice: Option<String>,
     keys: crate::app::KeyMap,
+    stale_after_days: u32,
 }
 
 /// Runs the TUI until the user quits or a signal ends it. The terminal is restored on every
@@ -85,6 +88,7 @@ pub fn run(opts: TuiOptions) -> color_eyre::Result<()> {
             shutdown_timeout: opts.shutdown_timeout,
             notice: opts.notice,
             keys: opts.keys,
+            stale_after_days: opts.stale_after_days,
         },
         watch.map(|w| w.hung_up),
     ));
@@ -118,9 +122,11 @@ async fn main_loop(
         shutdown_timeout,
         notice,
         keys,
+        stale_after_days,
     } = settings;
     let mut app = App::with_hosts(hosts, size.width, size.height);
     app.lifecycle.shutdown_timeout = shutdown_timeout;
+    app.space.stale_after_days = stale_after_days;
     app.keys = keys;
     if let Some(text) = notice {
         app.overlay = Some(crate::app::Overlay::Message {
@@ -208,6 +214,18 @@ async fn main_loop(
                     Command::InspectGuest { host, domain } => {
                         send(workers, host, Request::InspectGuest { domain })
                     }
+                    Command::LoadSpace {
+                        host,
+                        domains,
+                        stale_after_days,
+                    } => send(
+                        workers,
+                        host,
+                        Request::LoadSpace {
+                            domains,
+                            stale_after_days,
+                        },
+                    ),
                     Command::StartJob { host, id, job } => {
                         send(workers, host, Request::StartJob { id, job })
                     }

@@ -19,6 +19,7 @@ impl App {
         match event {
             Event::Connecting { uri } => state.connection = Connection::Connecting { uri },
             Event::Connected(info) => {
+                self.space.reset_host(host);
                 self.list.set_capabilities(host, info.capabilities.clone());
                 state.info = Some(*info);
                 state.connection = Connection::Connected;
@@ -30,6 +31,7 @@ impl App {
             }
             Event::Disconnected { reason, retry_in } => {
                 state.connection = Connection::Lost { reason, retry_in };
+                self.space.reset_host(host);
             }
             Event::ConnectFailed(e) => {
                 state.connection = Connection::Failed {
@@ -37,17 +39,29 @@ impl App {
                 }
             }
             Event::DomainList(rows) => {
+                let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+                self.space.retain_listed(host, &names);
                 self.list.replace_all(host, stamp(rows));
                 self.list.keep_visible(self.page_rows());
             }
             Event::DomainDetails(rows) => {
                 let rows = stamp(rows);
+                // Snapshots made or deleted elsewhere (virsh, another client): their space too.
+                for r in &rows {
+                    let changed = self.list.row(host, &r.name).is_some_and(|old| {
+                        old.snapshots != r.snapshots || old.current_snapshot != r.current_snapshot
+                    });
+                    if changed {
+                        self.space.outdate(host, &r.name);
+                    }
+                }
                 let reload = snapshot_view::changed_elsewhere(self, &rows);
                 self.list.merge(rows);
                 return reload;
             }
             Event::RefreshDone { .. } => {
                 state.listed = true;
+                self.space.outdate_host(host);
                 if self.status.as_deref() == Some("refreshing...") {
                     self.status = None;
                 }
@@ -71,8 +85,23 @@ impl App {
             Event::ConsoleFailed { domain, error } => {
                 lifecycle::on_console_failed(self, host, domain, error)
             }
+            Event::Space { domain, result } => {
+                self.space.answer(host, domain, result.map(|b| *b));
+            }
             Event::Job { id, update } => {
                 if let Some((job, result)) = self.jobs.apply(id, update) {
+                    if let Some(domain) = job.domain.as_deref() {
+                        self.space.outdate(job.host, domain);
+                    }
+                    // A bulk run's job: its outcome goes to the run's results table.
+                    if super::bulk_run::on_job_finished(self, id, &result) {
+                        return match job.domain.as_deref() {
+                            Some(domain) => {
+                                snapshot_view::reload_if_showing(self, Some(job.host), Some(domain))
+                            }
+                            None => Vec::new(),
+                        };
+                    }
                     let failed = result.is_err();
                     let text = match result {
                         Ok(done) => done,

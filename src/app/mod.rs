@@ -1,5 +1,6 @@
 //! The application state and `update`: plain data in, commands out. No terminal, no libvirt.
 
+pub mod bulk_run;
 pub mod dialogs;
 pub mod domains;
 mod events;
@@ -32,8 +33,9 @@ use crate::model::inventory::HostInfo;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
 
-/// Rows the header, table heading, status and footer take; the rest shows domains.
-pub const CHROME_ROWS: u16 = 8;
+/// Rows the header, table borders and heading, the two detail lines, status and footer take;
+/// the rest shows domains.
+pub const CHROME_ROWS: u16 = 9;
 
 /// What `update` asks the outside world to do. Everything about a domain goes to the worker
 /// of the domain's own host.
@@ -76,6 +78,13 @@ pub enum Command {
         host: HostId,
         domain: String,
     },
+    /// Read these domains' snapshot space and age on `host` (the list's SPACE, OLDEST and
+    /// CHAIN), marking snapshots older than `stale_after_days`.
+    LoadSpace {
+        host: HostId,
+        domains: Vec<String>,
+        stale_after_days: u32,
+    },
 }
 
 /// The full-screen view under any overlay.
@@ -100,6 +109,10 @@ pub enum Overlay {
     Describe(Box<dialogs::existing::DescribeDialog>),
     /// `s`: create a snapshot.
     CreateSnapshot(Box<dialogs::create::SnapshotDialog>),
+    /// `s` with marked rows: a snapshot of each marked VM.
+    BulkCreate(Box<dialogs::bulk_create::BulkCreateDialog>),
+    /// `d` with marked rows: delete a snapshot name from each marked VM.
+    BulkDelete(Box<dialogs::bulk_delete::BulkDeleteDialog>),
     /// A result too long for the status line (an explained failure), scrolled by `scroll`.
     Message {
         title: String,
@@ -149,6 +162,10 @@ pub struct App {
     pub input: Option<InputLine>,
     /// Each view's keys (defaults, or remapped by the config file).
     pub keys: KeyMap,
+    /// Bulk runs (`s`, `d` on marked rows) until their results table is shown.
+    pub bulk: bulk_run::BulkRuns,
+    /// The snapshot space and age of the rows that have been on screen.
+    pub space: domains::space::SpaceCache,
 }
 
 impl App {
@@ -180,6 +197,8 @@ impl App {
             lifecycle: lifecycle::LifecycleState::default(),
             input: None,
             keys: KeyMap::default(),
+            bulk: bulk_run::BulkRuns::default(),
+            space: domains::space::SpaceCache::default(),
         }
     }
 
@@ -206,6 +225,16 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let mut commands = self.react(msg);
+        // A bulk run's results wait for the screen to be free of other boxes.
+        bulk_run::show_ready(self);
+        // Whatever scrolled, filtered, refreshed or returned to the list: the rows now on
+        // screen get their snapshot space read.
+        commands.extend(domains::space::requests(self));
+        commands
+    }
+
+    fn react(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Resize { width, height } => {
@@ -331,7 +360,20 @@ impl App {
             Action::Last => self.list.move_to(usize::MAX, page),
             Action::PageDown => self.list.move_by(page as isize, page),
             Action::PageUp => self.list.move_by(-(page as isize), page),
+            Action::Snapshot if !self.list.marked.is_empty() => {
+                return dialogs::bulk_create::open(self)
+            }
             Action::Snapshot => return dialogs::create::open_from_list(self),
+            Action::Delete if !self.list.marked.is_empty() => {
+                return dialogs::bulk_delete::open(self)
+            }
+            Action::Delete => {
+                self.status = Some(
+                    "d deletes a snapshot from the marked VMs: mark them with Space (Enter \
+                     opens one VM's snapshots)"
+                        .into(),
+                )
+            }
             _ => {}
         }
         Vec::new()
@@ -360,6 +402,8 @@ impl App {
             Some(Overlay::Delete(_)) => dialogs::existing::on_delete_key(self, key),
             Some(Overlay::Describe(_)) => dialogs::existing::on_describe_key(self, key),
             Some(Overlay::CreateSnapshot(_)) => dialogs::create::on_key(self, key),
+            Some(Overlay::BulkCreate(_)) => dialogs::bulk_create::on_key(self, key),
+            Some(Overlay::BulkDelete(_)) => dialogs::bulk_delete::on_key(self, key),
             Some(Overlay::Confirm(_)) => match dialogs::confirm::on_key(self, key) {
                 Some(ConfirmAction::Jobs { jobs, clear_marks }) => {
                     if clear_marks {
@@ -442,6 +486,10 @@ impl App {
 }
 
 #[cfg(test)]
+pub(crate) mod bulk_tests;
+#[cfg(test)]
 mod hosts_tests;
+#[cfg(test)]
+pub(crate) mod space_tests;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{print_out, CliError, Fleet};
 use crate::libvirt::{inventory, open, space, ConnectOptions};
 use crate::model::inventory::{DomainInfo, HostInfo};
-use crate::model::space::{short_bytes, VmSpace, DEEP_CHAIN_OVERLAYS};
+use crate::model::space::{VmSpace, DEEP_CHAIN_OVERLAYS};
 use crate::model::{CpuMode, DomainState};
 
 #[derive(Debug, Serialize)]
@@ -195,43 +195,12 @@ pub fn run(fleet: &Fleet, json: bool, stale_after_days: u32) -> Result<(), CliEr
     }
 }
 
-/// SPACE: the total ("?" unknown, "1.2G+" a lower bound); OLDEST: the oldest snapshot's age,
-/// `!` when some snapshot is older than the threshold; CHAIN: overlays above the base, `!`
-/// when deeper than the threshold.
+/// SPACE, OLDEST and CHAIN (`VmSpace::cells`, as the TUI's list shows them); "?" when the
+/// domain's storage could not be read.
 fn space_cells(e: &ListEntry) -> [String; 3] {
-    let Some(s) = &e.space else {
-        return ["?".into(), "?".into(), "?".into()];
-    };
-    let total = match s.snapshot_bytes {
-        Some(b) => short_bytes(b),
-        None if s.snapshot_bytes_known > 0 => format!("{}+", short_bytes(s.snapshot_bytes_known)),
-        None => "?".into(),
-    };
-    let oldest = match s.oldest_age_seconds {
-        None => "-".to_string(),
-        Some(age) => {
-            let mark = if s.stale_snapshots.is_empty() {
-                ""
-            } else {
-                "!"
-            };
-            format!("{}{mark}", short_age(age))
-        }
-    };
-    let chain = match s.chain_overlays {
-        None => "?".to_string(),
-        Some(n) => format!("{n}{}", if s.deep_chain { "!" } else { "" }),
-    };
-    [total, oldest, chain]
-}
-
-/// "45m", "5h", "3d", "10w".
-fn short_age(secs: i64) -> String {
-    match secs.max(0) {
-        s @ 0..3_600 => format!("{}m", s / 60),
-        s @ 3_600..86_400 => format!("{}h", s / 3_600),
-        s @ 86_400..1_209_600 => format!("{}d", s / 86_400),
-        s => format!("{}w", s / 604_800),
+    match &e.space {
+        Some(s) => s.cells(),
+        None => ["?".into(), "?".into(), "?".into()],
     }
 }
 

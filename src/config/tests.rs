@@ -58,7 +58,7 @@ fn the_shipped_example_parses_as_shipped_and_uncommented() {
     assert_eq!(c.stale_snapshot_age, Duration::from_secs(3 * 86_400));
     let domains = &c.keys.view("domains").unwrap().remaps;
     assert_eq!(domains[0].action, "shutdown");
-    assert_eq!(domains[0].keys[0].0, "d");
+    assert_eq!(domains[0].keys[0].0, "H");
     assert_eq!(domains[1].action, "snapshot");
     assert_eq!(domains[1].keys.len(), 2);
 }

@@ -24,9 +24,17 @@ pub struct DomainSnapshots {
     /// The storage facts read with them, for the revert, delete and create plans; None when
     /// only the listing was read (`snapshot list`).
     pub storage: Option<Box<crate::model::storage::StorageFacts>>,
+    /// The space each snapshot holds (`model::space`), for the tree's SIZE column; empty when
+    /// the storage facts were not read.
+    pub space: Vec<crate::model::space::SnapshotSpace>,
 }
 
 impl DomainSnapshots {
+    /// The space snapshot `name` holds, when it was measured.
+    pub fn space_of(&self, name: &str) -> Option<&crate::model::space::SnapshotSpace> {
+        self.space.iter().find(|s| s.name == name)
+    }
+
     pub fn file_size(&self, path: &str) -> Option<u64> {
         self.file_sizes
             .iter()

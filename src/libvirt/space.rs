@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use virt::connect::Connect;
 
 use super::error::VirtError;
+use super::snapshots::DomainSnapshots;
 use super::storage;
 use crate::model::space::{files_to_measure, snapshot_space, FileSizes, FileSpace, Measure};
 use crate::model::space::{vm_space, SnapshotSpace, VmSpace};
@@ -65,6 +66,17 @@ pub fn read_snapshot_space(
     let files = measure(conn, &layout);
     let spaces = snapshot_space(&layout, &files);
     Ok((layout, spaces))
+}
+
+/// What the snapshot view shows (`storage::load_view`), with the space each snapshot holds
+/// measured from the same facts: the tree's SIZE column.
+pub fn load_view(conn: &Connect, domain: &str) -> Result<DomainSnapshots, VirtError> {
+    let mut view = storage::load_view(conn, domain)?;
+    if let Some(facts) = view.storage.as_deref() {
+        let layout = Layout::new(facts);
+        view.space = snapshot_space(&layout, &measure(conn, &layout));
+    }
+    Ok(view)
 }
 
 /// The list's per-VM figures: total, oldest, stale and deep-chain markers.

@@ -45,6 +45,11 @@ pub enum Request {
     OpenConsole { domain: String, force: bool },
     /// Ask a running domain's guest agent whether it answers and what it would freeze.
     InspectGuest { domain: String },
+    /// Read these domains' snapshot space and age (the list's SPACE, OLDEST, CHAIN).
+    LoadSpace {
+        domains: Vec<String>,
+        stale_after_days: u32,
+    },
     /// Stop: the demo's VMs are destroyed first.
     Stop,
 }
@@ -87,6 +92,11 @@ pub enum Event {
     Snapshots {
         domain: String,
         result: Result<Box<super::snapshots::DomainSnapshots>, String>,
+    },
+    /// A domain's snapshot space and age, for the list.
+    Space {
+        domain: String,
+        result: Result<Box<crate::model::space::VmSpace>, String>,
     },
     /// What the guest agent answered, for the create-snapshot dialog.
     GuestInspected {
@@ -227,7 +237,7 @@ fn run(
                 }
                 Ok(Request::RefreshDomain { name }) => refresh_one(&conn, &name, &emit),
                 Ok(Request::LoadSnapshots { domain }) => {
-                    let result = super::storage::load_view(&conn, &domain)
+                    let result = super::space::load_view(&conn, &domain)
                         .map(Box::new)
                         .map_err(|e| e.to_string());
                     emit(Event::Snapshots { domain, result });
@@ -252,6 +262,33 @@ fn run(
                         .spawn(move || emit(super::guest::inspect(&conn, &domain)));
                     if let Err(e) = spawned {
                         tracing::error!("cannot start a thread to ask the guest agent: {e}");
+                    }
+                }
+                // Each domain reads its snapshots' XML and image headers: never on the worker's
+                // own thread, so listings and dialogs are not held up behind a page of them.
+                Ok(Request::LoadSpace {
+                    domains,
+                    stale_after_days,
+                }) => {
+                    let (conn, emit) = (conn.clone(), emit_shared.clone());
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("read-space".into())
+                            .spawn(move || {
+                                for domain in domains {
+                                    let result = super::space::read_vm_space(
+                                        &conn,
+                                        &domain,
+                                        stale_after_days,
+                                        crate::model::space::DEEP_CHAIN_OVERLAYS,
+                                    )
+                                    .map(Box::new)
+                                    .map_err(|e| e.to_string());
+                                    emit(Event::Space { domain, result });
+                                }
+                            });
+                    if let Err(e) = spawned {
+                        tracing::error!("cannot start a thread to read snapshot space: {e}");
                     }
                 }
                 Ok(Request::OpenConsole { domain, force }) => {

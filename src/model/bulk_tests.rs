@@ -93,3 +93,61 @@ fn exit_codes_add_up() {
     assert_eq!(exit_code(&[Refused, Failed, Ok]), 1);
     assert_eq!(exit_code(&[]), 0);
 }
+
+#[test]
+fn a_name_pattern_names_each_vm_and_utc_names_as_prefix_does() {
+    let now = 1_795_703_400; // 2026-11-26 14:30:00 UTC
+    let stamp = "20261126-153000";
+    let name = |p: &str, d: &str| expand_name(p, d, stamp, now);
+    assert_eq!(
+        name("{domain}-{time}", "web-01").unwrap(),
+        "web-01-20261126-153000"
+    );
+    // The default single-VM name and the pattern agree, for awkward domain names too.
+    for d in ["web", "a,b", ".hidden", "...", "caf\u{e9} 1"] {
+        assert_eq!(
+            name("{domain}-{time}", d).unwrap(),
+            crate::model::snapshot::default_name(d, stamp),
+            "{d:?}"
+        );
+    }
+    assert_eq!(
+        name("nightly-{utc}", "db").unwrap(),
+        crate::model::retention::scheduled_name("nightly", now)
+    );
+    assert_eq!(name("before-patch", "db").unwrap(), "before-patch");
+    let unknown = name("{host}-x", "db").unwrap_err();
+    assert!(
+        unknown.contains("{host}") && unknown.contains("{domain}"),
+        "{unknown}"
+    );
+    assert!(name("x-{time", "db").unwrap_err().contains("not closed"));
+    // Existing snapshots: {domain} only, and the pattern a bulk create's names read back as.
+    assert_eq!(
+        expand_existing("{domain}-20261126-153000", "web-01").unwrap(),
+        "web-01-20261126-153000"
+    );
+    assert!(expand_existing("{domain}-{time}", "web-01").is_err());
+    assert_eq!(
+        pattern_of("web-01-20261126-153000", "web-01").as_deref(),
+        Some("{domain}-20261126-153000")
+    );
+    assert_eq!(pattern_of("before-patch", "web-01"), None);
+    assert_eq!(pattern_of("a_b-1", "a,b").as_deref(), Some("{domain}-1"));
+}
+
+#[test]
+fn the_verdict_of_a_layout_follows_the_definition_in_effect() {
+    let layout = Fake::new("web", DomainState::Shutoff).layout();
+    assert!(
+        !verdict_for(&layout, Some(&host("qemu-system")))
+            .memory
+            .applicable
+    );
+    let layout = Fake::new("web", DomainState::Running).layout();
+    assert!(
+        verdict_for(&layout, Some(&host("qemu-system")))
+            .memory
+            .applicable
+    );
+}

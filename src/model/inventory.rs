@@ -128,7 +128,15 @@ impl DomainInfo {
     pub fn changes_after_restart(&self) -> Vec<String> {
         match (self.live.as_ref(), self.persistent.as_ref()) {
             (Some(live), Some(persistent)) => {
-                crate::model::storage::definition_changes(live, persistent)
+                let mut changes = crate::model::storage::definition_changes(live, persistent);
+                // A running host-model VM's live XML holds the expanded model (mode='custom'):
+                // that is what host-model runs as, not a pending change (see `badge_of`).
+                let expanded = live.cpu_mode() == CpuMode::Custom
+                    && persistent.cpu_mode() == CpuMode::HostModel;
+                if expanded {
+                    changes.retain(|c| !c.starts_with("CPU "));
+                }
+                changes
             }
             _ => Vec::new(),
         }
@@ -255,6 +263,13 @@ mod after_restart_tests {
         // expanded model reads as the host-model it is.
         row.persistent = Some(domain("host-model-inactive"));
         assert_eq!(row.cpu_after_restart(Some(&caps)), None);
+        assert!(
+            !row.changes_after_restart()
+                .iter()
+                .any(|c| c.starts_with("CPU ")),
+            "the expanded host-model is not a pending change: {:?}",
+            row.changes_after_restart()
+        );
         assert_eq!(row.cpu_badge(Some(&caps)).unwrap().mode, CpuMode::HostModel);
     }
 }

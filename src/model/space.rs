@@ -265,6 +265,50 @@ pub struct VmSpace {
     pub deep_chain: bool,
 }
 
+impl VmSpace {
+    /// The list's SPACE, OLDEST and CHAIN cells (the CLI's table and the TUI's list): SPACE
+    /// the total ("1.2G+" a lower bound, "?" unknown, "-" without snapshots); OLDEST the oldest snapshot's age, `!`
+    /// when some snapshot is older than the threshold, "-" without snapshots; CHAIN overlays
+    /// above the base, `!` when deeper than the threshold.
+    pub fn cells(&self) -> [String; 3] {
+        let total = match self.snapshot_bytes {
+            // No snapshot: nothing held, as OLDEST says.
+            Some(0) if self.oldest_snapshot.is_none() => "-".to_string(),
+            Some(b) => short_bytes(b),
+            None if self.snapshot_bytes_known > 0 => {
+                format!("{}+", short_bytes(self.snapshot_bytes_known))
+            }
+            None => "?".into(),
+        };
+        let oldest = match self.oldest_age_seconds {
+            None => "-".to_string(),
+            Some(age) => {
+                let mark = if self.stale_snapshots.is_empty() {
+                    ""
+                } else {
+                    "!"
+                };
+                format!("{}{mark}", short_age(age))
+            }
+        };
+        let chain = match self.chain_overlays {
+            None => "?".to_string(),
+            Some(n) => format!("{n}{}", if self.deep_chain { "!" } else { "" }),
+        };
+        [total, oldest, chain]
+    }
+}
+
+/// "45m", "5h", "3d", "10w".
+pub fn short_age(secs: i64) -> String {
+    match secs.max(0) {
+        s @ 0..3_600 => format!("{}m", s / 60),
+        s @ 3_600..86_400 => format!("{}h", s / 3_600),
+        s @ 86_400..1_209_600 => format!("{}d", s / 86_400),
+        s => format!("{}w", s / 604_800),
+    }
+}
+
 /// Totals, age and markers for one VM, at `now` (Unix seconds).
 pub fn vm_space(
     layout: &Layout,

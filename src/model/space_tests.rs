@@ -129,9 +129,18 @@ fn age_staleness_and_chain_depth() {
     assert_eq!(vm.chain_overlays, Some(3));
     assert_eq!(vm.chain_how, "vda: 3 overlays above its base image");
     assert!(vm.deep_chain);
+    // The list's cells: the total is unknown (nothing measured), the markers show.
+    assert_eq!(vm.cells(), ["?", "4d!", "3!"]);
     let fresh = vm_space(&layout, &s, first + 60, 3, DEEP_CHAIN_OVERLAYS);
     assert!(fresh.stale_snapshots.is_empty());
     assert!(!fresh.deep_chain);
+    assert_eq!(fresh.cells()[1..], ["1m", "3"]);
+    // Without snapshots every cell says so.
+    let none = Fake::new("db", DomainState::Shutoff)
+        .table("/i/db.qcow2", None, &[])
+        .layout();
+    let empty = vm_space(&none, &[], now, 3, DEEP_CHAIN_OVERLAYS);
+    assert_eq!(empty.cells(), ["-", "-", "0"]);
 }
 
 #[test]

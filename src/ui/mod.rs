@@ -47,8 +47,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     header::draw(frame, header, app, theme);
     match &app.screen {
         Screen::Domains => {
-            let [table, detail] =
-                Layout::vertical([Constraint::Min(2), Constraint::Length(1)]).areas(body);
+            let [table, detail] = Layout::vertical([
+                Constraint::Min(2),
+                Constraint::Length(domain_detail::HEIGHT),
+            ])
+            .areas(body);
             domain_list::draw(frame, table, app, theme);
             domain_detail::draw(frame, detail, app, theme);
         }
@@ -74,6 +77,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Delete(d)) => dialogs::delete::draw(frame, d, theme),
         Some(Overlay::Describe(d)) => snapshot_detail::draw_describe(frame, d, theme),
         Some(Overlay::CreateSnapshot(d)) => dialogs::create::draw(frame, d, theme),
+        Some(Overlay::BulkCreate(d)) => dialogs::bulk_create::draw(frame, d, &app.hosts, theme),
+        Some(Overlay::BulkDelete(d)) => dialogs::bulk_delete::draw(frame, d, &app.hosts, theme),
         None => {}
     }
     if !dialogs::create::draw_long_question(frame, app, theme) {
@@ -82,9 +87,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 }
 
 #[cfg(test)]
+mod bulk_tests;
+#[cfg(test)]
 mod hosts_tests;
 #[cfg(test)]
 mod lifecycle_tests;
+#[cfg(test)]
+mod space_tests;
 // pub(crate): the app's tests build the same host.
 #[cfg(test)]
 pub(crate) mod tests;

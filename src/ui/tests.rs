@@ -26,7 +26,7 @@ pub(crate) fn demo_host() -> HostInfo {
     }
 }
 
-fn row(
+pub(crate) fn row(
     name: &str,
     fixture_base: &str,
     state: DomainState,
@@ -87,6 +87,42 @@ pub(crate) fn mixed_rows() -> Vec<DomainInfo> {
             Some("web-20261126-101500"),
         ),
     ]
+}
+
+/// What `libvirt::storage::read_facts` reads for a domain without snapshots, at `now`.
+pub(crate) fn storage_of(row: &DomainInfo, now: i64) -> crate::model::storage::StorageFacts {
+    let state = row.state.unwrap_or(DomainState::Shutoff);
+    let persistent = row.persistent.clone().unwrap();
+    crate::model::storage::StorageFacts {
+        domain: row.name.clone(),
+        state,
+        persistent: true,
+        managed_save: false,
+        disks_inactive: false,
+        driver: "QEMU".into(),
+        config: row.live.clone().unwrap_or_else(|| persistent.clone()),
+        persistent_config: row.live.as_ref().map(|_| persistent),
+        snapshots: Vec::new(),
+        current: None,
+        images: Vec::new(),
+        volumes: Vec::new(),
+        libvirt_version: 11_003_000,
+        local: true,
+        now,
+        existing: Vec::new(),
+    }
+}
+
+/// What the worker answers to `LoadSnapshots` for `row` (no snapshots).
+pub(crate) fn loaded(row: &DomainInfo, now: i64) -> Event {
+    Event::Snapshots {
+        domain: row.name.clone(),
+        result: Ok(Box::new(crate::libvirt::snapshots::DomainSnapshots {
+            domain: row.name.clone(),
+            storage: Some(Box::new(storage_of(row, now))),
+            ..Default::default()
+        })),
+    }
 }
 
 pub(crate) fn render(app: &App, theme: Theme, width: u16, height: u16) -> String {
@@ -212,18 +248,18 @@ fn a_remapped_key_acts_and_the_footer_and_help_show_it() {
     use crossterm::event::{KeyCode, KeyEvent};
     let config = crate::config::parse(
         std::path::Path::new("/c.toml"),
-        "[keys.domains]\nshutdown = \"d\"\nhelp = \"h\"\n",
+        "[keys.domains]\nshutdown = \"x\"\nhelp = \"h\"\n",
     )
     .unwrap();
     let mut app = app_with(mixed_rows(), 80, 24);
     app.keys = crate::app::KeyMap::with_remaps(&config.keys).unwrap();
     let screen = render(&app, UNICODE, 80, 24);
     let footer = screen.lines().last().unwrap();
-    assert!(footer.starts_with("S start  d stop  F off"), "{footer}");
+    assert!(footer.starts_with("S start  x stop  F off"), "{footer}");
     assert!(footer.contains("h help"), "{footer}");
     let press = |app: &mut App, c| app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
     assert!(press(&mut app, 'D').is_empty(), "the old key is free now");
-    assert!(press(&mut app, 'd').iter().any(|c| matches!(
+    assert!(press(&mut app, 'x').iter().any(|c| matches!(
         c,
         crate::app::Command::StartJob {
             job: crate::libvirt::jobs::Job::Lifecycle { .. },
@@ -234,7 +270,7 @@ fn a_remapped_key_acts_and_the_footer_and_help_show_it() {
     let help = render(&app, UNICODE, 80, 24);
     assert!(
         help.lines()
-            .any(|l| l.contains("│d ") && l.contains("shut down; asks")),
+            .any(|l| l.contains("│x ") && l.contains("shut down; asks")),
         "{help}"
     );
     press(&mut app, 'h');

@@ -245,16 +245,21 @@ pub(crate) fn quiesce_lock(verdict: &Verdict) -> Option<String> {
 /// `<vm>-YYYYMMDD-HHMMSS` in local time, valid whatever the domain's name
 /// (`model::snapshot::default_name`).
 pub fn default_name(domain: &str, now: u64) -> String {
+    crate::model::snapshot::default_name(domain, &local_stamp(now))
+}
+
+/// `YYYYMMDD-HHMMSS` in local time: the stamp of default names and of `{time}` in the bulk
+/// dialog's pattern.
+pub(crate) fn local_stamp(now: u64) -> String {
     let stamp = crate::app::snapshot_view::local_time(i64::try_from(now).unwrap_or(0), true);
-    let compact: String = stamp
+    stamp
         .chars()
         .filter_map(|c| match c {
             '-' | ':' => None,
             ' ' => Some('-'),
             c => Some(c),
         })
-        .collect();
-    crate::model::snapshot::default_name(domain, &compact)
+        .collect()
 }
 
 /// Directories the snapshot may write to: next to each file disk, and libvirt's default.

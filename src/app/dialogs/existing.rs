@@ -133,6 +133,23 @@ impl RevertDialog {
         }
     }
 
+    /// Why an after-state cannot be chosen for this snapshot (a transient domain cannot be
+    /// left shut off), or None.
+    pub fn after_refusal(&self, after: AfterRevert) -> Option<String> {
+        let layout = self.layout.as_deref()?;
+        let probe = RevertOptions {
+            after,
+            safety: None,
+            stop_first: false,
+        };
+        let p = plan_revert(layout, &self.snapshot, &probe, &self.ability);
+        (p.after.state == "unknown").then(|| {
+            p.refusal
+                .map(|r| r.reason)
+                .unwrap_or_else(|| "libvirt would not take it".into())
+        })
+    }
+
     /// What an after-state choice leads to for this snapshot, e.g. "shut off".
     pub fn after_label(&self, after: AfterRevert) -> String {
         let Some(layout) = self.layout.as_deref() else {
@@ -267,7 +284,14 @@ pub fn on_revert_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
         KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(5),
         KeyCode::Char(' ') => {
             match d.rows.get(d.focus) {
-                Some(RevertRow::After(a)) => d.after = *a,
+                // Only after-states libvirt accepts can be chosen; the row says why not.
+                Some(RevertRow::After(a)) => match d.after_refusal(*a) {
+                    Some(why) => {
+                        app.status = Some(format!("{} is not possible here: {why}", a.label()));
+                        return Vec::new();
+                    }
+                    None => d.after = *a,
+                },
                 Some(RevertRow::Safety) => d.safety = !d.safety,
                 Some(RevertRow::StopFirst) => d.stop_first = !d.stop_first,
                 None => {}

@@ -52,7 +52,7 @@ fn lifecycle(with_marks: bool) -> Vec<Binding> {
         rows.push(b(
             Action::Mark,
             &[c(' ')],
-            "mark a row; S D F then act on all marked",
+            "mark a row; S D F, s and d then act on all marked",
         ));
     }
     rows
@@ -101,7 +101,12 @@ pub(super) fn domains() -> ViewKeys {
         b(
             Action::Snapshot,
             &[c('s')],
-            "take a snapshot (name, memory, quiesce, remedies)",
+            "take a snapshot (of every marked VM when some are marked)",
+        ),
+        b(
+            Action::Delete,
+            &[c('d')],
+            "delete a snapshot, by name, from every marked VM",
         ),
         b(Action::ClearFilter, &[k(KeyCode::Esc)], "clear the filter"),
     ];

@@ -41,7 +41,7 @@ fn the_help_pairs_opposite_moves_as_it_always_did() {
     assert_eq!(text[1], ("g / G, Home / End", "first / last domain"));
     assert_eq!(text[2], ("PgUp / PgDn", "page up / down"));
     assert!(text.contains(&("F5, Ctrl-R", "refresh now")));
-    assert!(text.contains(&("Space", "mark a row; S D F then act on all marked")));
+    assert!(text.contains(&("Space", "mark a row; S D F, s and d then act on all marked")));
     assert_eq!(text.last(), Some(&("q, Ctrl-C", "quit")));
     let snaps = KeyMap::default().snapshots.help_rows();
     assert_eq!(
@@ -109,7 +109,7 @@ fn the_shipped_example_remaps_are_valid() {
     let shutdown = Action::Lifecycle(LifecycleKey::Shutdown);
     assert_eq!(
         map.domains.binding(shutdown).unwrap().keys,
-        vec![KeyChord::char('d')]
+        vec![KeyChord::char('H')]
     );
     assert_eq!(map.domains.first_key(Action::Snapshot), "s");
     assert_eq!(map.snapshots.first_key(Action::Xml), "v");

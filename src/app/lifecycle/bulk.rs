@@ -16,8 +16,9 @@ pub(super) fn toggle_mark(app: &mut App) {
     let page = app.page_rows();
     app.list.move_by(1, page);
     let n = app.list.marked.len();
+    // Fits 80 columns: the full words are in `?`.
     app.status = (n > 0).then(|| {
-        format!("{n} marked: S starts, D shuts down, F forces off all of them (Space unmarks)")
+        format!("{n} marked: s snapshot, d delete snapshot, S start, D stop, F off (Space unmarks)")
     });
 }
 

@@ -187,6 +187,9 @@ pub fn on_loaded(
     domain: &str,
     result: Result<DomainSnapshots, String>,
 ) {
+    // An open bulk dialog waits for this VM's facts.
+    crate::app::dialogs::bulk_create::on_loaded(app, host, domain, &result);
+    crate::app::dialogs::bulk_delete::on_loaded(app, host, domain, &result);
     // An open create dialog for this domain plans against the same facts.
     if let (Some(Overlay::CreateSnapshot(d)), Ok(data)) = (app.overlay.as_mut(), &result) {
         if d.host == host && d.domain == domain {

@@ -14,9 +14,7 @@ use super::JobContext;
 use crate::libvirt::{inventory, storage};
 use crate::model::snapshot::{SnapshotLocation, SnapshotPlan};
 use crate::model::storage::{decide_create, CreateDenied, CreateIntent, Layout};
-use crate::model::{
-    evaluate, explain_libvirt_error, DomainConfig, HostCapabilities, RuleInput, Verdict,
-};
+use crate::model::{explain_libvirt_error, DomainConfig, HostCapabilities, RuleInput};
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,17 +82,9 @@ impl Prepared {
     }
 }
 
-/// The memory rule's verdict for a domain whose storage facts were read.
-pub fn verdict_for(layout: &Layout, host: Option<&HostCapabilities>) -> Verdict {
-    let persistent = layout.persistent_config.as_ref().unwrap_or(&layout.config);
-    evaluate(&RuleInput {
-        persistent,
-        live: layout.active().then_some(&layout.config),
-        host,
-        state: layout.state,
-        libvirt_version: layout.libvirt_version,
-    })
-}
+// The verdict of a domain's storage facts is pure and lives in the model, where the TUI's bulk
+// dialog decides with it too; the jobs, the CLI and the tests still reach it here.
+pub use crate::model::bulk::verdict_for;
 
 /// Reads the domain, applies the rule, validates the name and plans (the one create decision,
 /// `model::storage::decide_create`); sends nothing that changes the VM.

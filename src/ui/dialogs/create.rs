@@ -77,6 +77,15 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
         d.focus == Field::Memory,
         theme,
     ));
+    // Allowed now, but the guest (mounting a 9p share) or a back-end can still make QEMU
+    // refuse it: said as a warning, not guessed as a block.
+    if d.memory_lock.is_none() {
+        for c in &d.verdict.memory.conditional_blockers {
+            for l in wrap(&format!("! {}", c.message), width.saturating_sub(4)) {
+                top.push(Line::styled(format!("    {l}"), theme.warn()));
+            }
+        }
+    }
 
     let mut bottom: Vec<Line> = Vec::new();
     let quiesce_reason = d.quiesce_reason();
@@ -166,7 +175,7 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
 /// cursor is at), the text is highlighted and the cursor shown: `_` after the end, the
 /// character under it left unhighlighted and underlined inside the text. The row scrolls to
 /// keep the cursor in view.
-fn field_line(
+pub(super) fn field_line(
     label: &str,
     text: &str,
     cursor: Option<usize>,
@@ -196,7 +205,13 @@ fn field_line(
     Line::from(spans)
 }
 
-fn checkbox(label: &str, on: bool, enabled: bool, focused: bool, theme: &Theme) -> Line<'static> {
+pub(super) fn checkbox(
+    label: &str,
+    on: bool,
+    enabled: bool,
+    focused: bool,
+    theme: &Theme,
+) -> Line<'static> {
     let mark = if on { "[x]" } else { "[ ]" };
     let mut style = if enabled { Style::new() } else { theme.dim() };
     if focused {
@@ -227,7 +242,7 @@ fn keys_line(theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn truncate(s: &str, width: usize) -> String {
+pub(super) fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_owned();
     }
@@ -394,28 +409,8 @@ mod tests {
         app
     }
 
-    /// What `libvirt::storage::read_facts` reads for a domain without snapshots.
     fn storage_facts(row: &DomainInfo) -> crate::model::storage::StorageFacts {
-        let state = row.state.unwrap_or(DomainState::Shutoff);
-        let persistent = row.persistent.clone().unwrap();
-        crate::model::storage::StorageFacts {
-            domain: row.name.clone(),
-            state,
-            persistent: true,
-            managed_save: false,
-            disks_inactive: false,
-            driver: "QEMU".into(),
-            config: row.live.clone().unwrap_or_else(|| persistent.clone()),
-            persistent_config: row.live.as_ref().map(|_| persistent),
-            snapshots: Vec::new(),
-            current: None,
-            images: Vec::new(),
-            volumes: Vec::new(),
-            libvirt_version: 11_003_000,
-            local: true,
-            now: NOW as i64,
-            existing: Vec::new(),
-        }
+        crate::ui::tests::storage_of(row, NOW as i64)
     }
 
     fn render(app: &App, ascii: bool) -> String {
@@ -546,6 +541,27 @@ mod tests {
         key(&mut app, KeyCode::PageDown);
         key(&mut app, KeyCode::PageDown);
         insta::assert_snapshot!("memory_blocked_80x24_scrolled", render(&app, true));
+    }
+
+    #[test]
+    fn a_9p_share_warns_under_the_memory_checkbox() {
+        // host-model with a 9p share: memory state is allowed until the guest mounts it.
+        let share = "<filesystem type='mount' accessmode='passthrough'><driver type='path'/>\
+                     <source dir='/srv'/><target dir='hostshare'/></filesystem></devices>";
+        let with_share = |name: &str| {
+            let xml = crate::model::fixtures::text(&format!("domain/{name}.xml"));
+            crate::model::DomainConfig::from_xml(&xml.replacen("</devices>", share, 1)).unwrap()
+        };
+        let mut r = row("share-01", "host-model", DomainState::Running);
+        r.persistent = Some(with_share("host-model-inactive"));
+        r.live = Some(with_share("host-model-live"));
+        let app = app_with(r, 50 * GIB, 80, 24);
+        let d = dialog(&app);
+        assert!(d.memory_lock.is_none(), "{:?}", d.memory_lock);
+        assert_eq!(d.verdict.memory.conditional_blockers.len(), 1);
+        let screen = render(&app, true);
+        assert!(screen.contains("9p share 'hostshare'"), "{screen}");
+        insta::assert_snapshot!("conditional_blocker_80x24", screen);
     }
 
     #[test]

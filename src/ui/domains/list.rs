@@ -1,4 +1,5 @@
-//! The domain table: one row per domain with state, CPU badge and snapshot facts.
+//! The domain table: one row per domain with state, CPU badge and snapshot facts, and the
+//! snapshots' space and age (SPACE, OLDEST, CHAIN) as the worker reads them for rows on screen.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -12,8 +13,8 @@ use crate::model::DomainState;
 use crate::ui::columns::{fit, Column};
 use crate::ui::Theme;
 
-const TITLES: [&str; 8] = [
-    "NAME", "STATE", "CPU", "MEM", "VCPU", "RAM", "SNAPS", "CURRENT",
+const TITLES: [&str; 11] = [
+    "NAME", "STATE", "CPU", "MEM", "VCPU", "RAM", "SNAPS", "SPACE", "OLDEST", "CHAIN", "CURRENT",
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -70,7 +71,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .visible_rows()
         .skip(app.list.offset)
         .take(page)
-        .map(|r| with_lifecycle(RowText::of(r, app.host(r.host)), app, r))
+        .map(|r| {
+            let mut text = RowText::of(r, app.host(r.host));
+            text.space = space_cells(app, r);
+            with_lifecycle(text, app, r)
+        })
         .collect();
 
     let longest = |f: fn(&RowText) -> usize, floor: usize| -> u16 {
@@ -112,25 +117,45 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             want: 3,
             drop_rank: 0,
         },
+        // Narrow terminals drop columns in this order (highest rank first): VCPU and RAM
+        // (the definition's, in `virsh dominfo`), CURRENT (the snapshot view marks it), SNAPS
+        // (SPACE and OLDEST say more about whether snapshots need attention, and the tree
+        // counts them), CHAIN (a deep chain is named under the table too), OLDEST, SPACE. At
+        // 80 columns with the widest CPU badges, SPACE and OLDEST stay.
         Column {
             min: 4,
             want: 4,
-            drop_rank: 5,
+            drop_rank: 9,
         },
         Column {
             min: 7,
             want: 8,
+            drop_rank: 8,
+        },
+        Column {
+            min: 5,
+            want: 5,
+            drop_rank: 6,
+        },
+        Column {
+            min: 5,
+            want: 6,
+            drop_rank: 3,
+        },
+        Column {
+            min: 6,
+            want: 6,
             drop_rank: 4,
         },
         Column {
             min: 5,
             want: 5,
-            drop_rank: 2,
+            drop_rank: 5,
         },
         Column {
             min: 8,
             want: longest(|c| c.current.len(), 7),
-            drop_rank: 3,
+            drop_rank: 7,
         },
     ];
     let titles: Vec<&str> = host_col.map(|_| "HOST").into_iter().chain(TITLES).collect();
@@ -179,6 +204,8 @@ struct RowText {
     vcpus: String,
     ram: String,
     snaps: String,
+    /// SPACE, OLDEST, CHAIN and whether each carries a warning marker.
+    space: [(String, bool); 3],
     current: String,
 }
 
@@ -218,6 +245,7 @@ impl RowText {
             vcpus: row.vcpus.map(|v| v.to_string()).unwrap_or_default(),
             ram: row.memory_kib.map(format_kib).unwrap_or_default(),
             snaps: row.snapshots.map(|n| n.to_string()).unwrap_or_default(),
+            space: Default::default(),
             current: row.current_snapshot.clone().unwrap_or_else(|| "-".into()),
         }
     }
@@ -226,7 +254,7 @@ impl RowText {
         self.cpu_mode.len() + self.cpu_markers.iter().map(|m| m.len() + 1).sum::<usize>()
     }
 
-    fn cells(&self, theme: &Theme) -> [Cell<'static>; 8] {
+    fn cells(&self, theme: &Theme) -> [Cell<'static>; 11] {
         let mut cpu = vec![Span::raw(self.cpu_mode.clone())];
         for m in &self.cpu_markers {
             let style = match *m {
@@ -250,8 +278,40 @@ impl RowText {
             Cell::from(Line::from(self.vcpus.clone()).right_aligned()),
             Cell::from(Line::from(self.ram.clone()).right_aligned()),
             Cell::from(Line::from(self.snaps.clone()).right_aligned()),
+            space_cell(&self.space[0], theme),
+            space_cell(&self.space[1], theme),
+            space_cell(&self.space[2], theme),
             Cell::from(self.current.clone()),
         ]
+    }
+}
+
+/// A SPACE/OLDEST/CHAIN cell, right-aligned; a `!` marker (stale, deep) stands out, and "?"
+/// and "..." are dim.
+fn space_cell((text, marked): &(String, bool), theme: &Theme) -> Cell<'static> {
+    let style = if *marked {
+        theme.warn()
+    } else if text == "?" || text == "..." {
+        theme.dim()
+    } else {
+        Style::new()
+    };
+    Cell::from(Line::from(Span::styled(text.clone(), style)).right_aligned())
+}
+
+/// The row's SPACE, OLDEST, CHAIN: "..." while its host reads them, "?" when it could not
+/// (the line under the table says why), empty before they were asked for.
+fn space_cells(app: &App, row: &DomainInfo) -> [(String, bool); 3] {
+    let Some(entry) = app.space.get(row.host, &row.name) else {
+        return Default::default();
+    };
+    match &entry.value {
+        None => std::array::from_fn(|_| ("...".to_string(), false)),
+        Some(Err(_)) => std::array::from_fn(|_| ("?".to_string(), false)),
+        Some(Ok(s)) => s.cells().map(|c| {
+            let marked = c.ends_with('!');
+            (c, marked)
+        }),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::app::dialogs::existing::DescribeDialog;
 use crate::app::snapshot_view::{age, human_size, local_time, SnapshotView};
 use crate::app::App;
 use crate::model::snapshot::{MemoryMode, SnapshotInfo};
+use crate::model::space::{short_bytes, SnapshotSpace};
 use crate::ui::jobs::{centered, modal_block};
 use crate::ui::theme::{cursor_spans, key_hints};
 use crate::ui::Theme;
@@ -76,6 +77,12 @@ pub fn detail_lines(
             ),
             theme,
         ),
+    ];
+    // The size comes early: the tree's SIZE "?" is explained without scrolling.
+    if let Some(space) = v.data.space_of(&info.name) {
+        lines.extend(size_lines(space, theme));
+    }
+    lines.extend([
         field(
             "Captured",
             format!("{}, {}", info.state.label(), info.location.as_str()),
@@ -92,7 +99,10 @@ pub fn detail_lines(
             v.tree.children_count(&info.name).to_string(),
             theme,
         ),
-    ];
+    ]);
+    if let Some(space) = v.data.space_of(&info.name) {
+        lines.extend(size_parts(space, theme));
+    }
     if let Some(file) = &info.memory_file {
         lines.push(field("Memory file", with_size(v, file), theme));
     }
@@ -111,6 +121,40 @@ pub fn detail_lines(
     match info.description.as_deref().filter(|d| !d.trim().is_empty()) {
         Some(d) => lines.extend(d.lines().map(|l| Line::raw(format!("  {l}")))),
         None => lines.push(Line::styled("  (none; e edits)", theme.dim())),
+    }
+    lines
+}
+
+/// "Size  1.2G (measured: file allocation on this host)", or why it is unknown, so a "?" in
+/// the tree is explained here.
+fn size_lines(space: &SnapshotSpace, theme: &Theme) -> Vec<Line<'static>> {
+    // size_known says how it was measured, or names the first part that is unknown and why.
+    let total = match space.size_bytes {
+        Some(b) => format!("{} ({})", short_bytes(b), space.size_known),
+        None if space.known_bytes > 0 => {
+            format!(
+                "at least {}; {}",
+                short_bytes(space.known_bytes),
+                space.size_known
+            )
+        }
+        None => space.size_known.clone(),
+    };
+    vec![field("Size", total, theme)]
+}
+
+/// Each part a snapshot's space is made of, when there are several: what, how much, how.
+fn size_parts(space: &SnapshotSpace, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if space.parts.len() > 1 {
+        lines.push(Line::styled("Space held", theme.heading()));
+        for p in &space.parts {
+            let bytes = p.bytes.map_or("?".to_string(), short_bytes);
+            lines.push(Line::styled(
+                format!("  {}: {bytes} ({})", p.what, p.how),
+                theme.dim(),
+            ));
+        }
     }
     lines
 }

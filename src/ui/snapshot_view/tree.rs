@@ -13,14 +13,16 @@ use crate::app::App;
 use crate::model::snapshot::{
     SnapshotInfo, SnapshotLocation, SnapshotState, SnapshotTree, TreeRow,
 };
+use crate::model::space::{short_bytes, SnapshotSpace};
 use crate::ui::columns::{fit, Column};
 use crate::ui::Theme;
 
-const TITLES: [&str; 8] = [
+const TITLES: [&str; 9] = [
     "",
     "NAME",
     "CREATED",
     "AGE",
+    "SIZE",
     "STATE",
     "MEM",
     "LOCATION",
@@ -96,7 +98,7 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
     let visible = &v.rows[start..(start + page).min(v.rows.len())];
     let texts: Vec<RowText> = visible
         .iter()
-        .map(|r| RowText::of(&v.tree, r, app.now, theme))
+        .map(|r| RowText::of(v, r, app.now, theme))
         .collect();
     // Without descriptions the column asks for no room of its own.
     let described: u16 = if texts.iter().any(|t| !t.description.is_empty()) {
@@ -128,6 +130,12 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
             want: 8,
             drop_rank: 0,
         },
+        // SIZE: "1.2G", "512K+" (a lower bound), "?" (the detail pane says why).
+        Column {
+            min: 5,
+            want: 5,
+            drop_rank: 2,
+        },
         Column {
             min: 9,
             want: 9,
@@ -152,17 +160,17 @@ fn draw_tree(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: 
     let widths = fit(&cols, inner.width, 1);
     let short_created = widths[2].is_some_and(|w| w < 16);
     let shown: Vec<usize> = (0..cols.len()).filter(|i| widths[*i].is_some()).collect();
-    let short_location = widths[6].is_some_and(|w| w < 8);
+    let short_location = widths[7].is_some_and(|w| w < 8);
     let constraints: Vec<Constraint> = shown
         .iter()
         .map(|&i| match (i, widths[i]) {
             // The description takes whatever is left.
-            (7, Some(w)) => Constraint::Min(w),
+            (8, Some(w)) => Constraint::Min(w),
             (_, w) => Constraint::Length(w.unwrap_or(0)),
         })
         .collect();
     let heading = |i: usize| match i {
-        6 if short_location => "LOC",
+        7 if short_location => "LOC",
         _ => TITLES[i],
     };
     let header = Row::new(shown.iter().map(|&i| Cell::from(heading(i)))).style(theme.heading());
@@ -194,6 +202,7 @@ struct RowText {
     name: String,
     created: String,
     age: String,
+    size: String,
     state: String,
     state_style: fn(&Theme) -> Style,
     memory: bool,
@@ -202,7 +211,8 @@ struct RowText {
 }
 
 impl RowText {
-    fn of(tree: &SnapshotTree, row: &TreeRow, now: u64, theme: &Theme) -> Self {
+    fn of(v: &SnapshotView, row: &TreeRow, now: u64, theme: &Theme) -> Self {
+        let tree = &v.tree;
         let info: &SnapshotInfo = tree.info(row);
         Self {
             current: row.is_current,
@@ -210,6 +220,7 @@ impl RowText {
             name: info.name.clone(),
             created: local_time(info.created, false),
             age: age(info.created, now),
+            size: size_cell(v.data.space_of(&info.name)),
             state: info.state.label().to_string(),
             state_style: match info.state {
                 SnapshotState::Running => Theme::good,
@@ -232,7 +243,7 @@ impl RowText {
         theme: &Theme,
         short_location: bool,
         short_created: bool,
-    ) -> [Cell<'static>; 8] {
+    ) -> [Cell<'static>; 9] {
         let marker = if self.current {
             Span::styled("*", theme.good())
         } else {
@@ -261,11 +272,35 @@ impl RowText {
                 self.created.clone()
             }),
             Cell::from(Line::from(self.age.clone()).right_aligned()),
+            Cell::from(
+                Line::from(Span::styled(
+                    self.size.clone(),
+                    if self.size == "?" {
+                        theme.dim()
+                    } else {
+                        Style::new()
+                    },
+                ))
+                .right_aligned(),
+            ),
             Cell::from(Span::styled(self.state.clone(), (self.state_style)(theme))),
             Cell::from(if self.memory { "yes" } else { "no" }),
             Cell::from(location),
             Cell::from(Span::styled(self.description.clone(), theme.dim())),
         ]
+    }
+}
+
+/// The SIZE cell: the bytes the snapshot holds, "1.2G+" when part of it is unknown (a lower
+/// bound), "?" when nothing of it is known or it was not measured.
+fn size_cell(space: Option<&SnapshotSpace>) -> String {
+    match space {
+        Some(SnapshotSpace {
+            size_bytes: Some(b),
+            ..
+        }) => short_bytes(*b),
+        Some(s) if s.known_bytes > 0 => format!("{}+", short_bytes(s.known_bytes)),
+        _ => "?".into(),
     }
 }
 

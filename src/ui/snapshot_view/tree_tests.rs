@@ -81,6 +81,9 @@ fn with_storage(snapshots: Vec<SnapshotInfo>, current: &str) -> DomainSnapshots 
     let mut facts = fake().build();
     facts.snapshots = snapshots.clone();
     facts.current = Some(current.into());
+    // Nothing measured: internal snapshots' disk data is unknown anyway.
+    let layout = crate::model::storage::Layout::new(&facts);
+    let space = crate::model::space::snapshot_space(&layout, &Default::default());
     DomainSnapshots {
         domain: "web-passthrough".into(),
         snapshots,
@@ -88,6 +91,7 @@ fn with_storage(snapshots: Vec<SnapshotInfo>, current: &str) -> DomainSnapshots 
         file_sizes: vec![],
         unreadable: vec![],
         storage: Some(Box::new(facts)),
+        space,
     }
 }
 
@@ -449,4 +453,95 @@ fn a_change_made_elsewhere_reloads_the_tree() {
             domain: "web-passthrough".into()
         }]
     );
+}
+
+#[test]
+fn tree_with_size_and_the_reason_for_a_question_mark() {
+    use crate::model::space::{snapshot_space, FileSpace, Measure};
+    // An internal root (its disk data has no recorded size), then two external snapshots
+    // whose overlays and memory file were measured on this host.
+    let facts = Fake::new("web-passthrough", DomainState::Running)
+        .internal("base", false)
+        .external("before-patch", false)
+        .external("nightly", true)
+        .build();
+    let layout = crate::model::storage::Layout::new(&facts);
+    let known = |mib: u64| FileSpace::Known {
+        bytes: mib << 20,
+        how: Measure::LocalStat,
+    };
+    let files = [
+        ("/i/web-passthrough.before-patch", known(640)),
+        ("/i/web-passthrough.nightly", known(12)),
+        ("/i/web-passthrough.nightly.mem", known(1100)),
+    ]
+    .into_iter()
+    .map(|(p, s)| (p.to_string(), s))
+    .collect();
+    let data = DomainSnapshots {
+        domain: "web-passthrough".into(),
+        snapshots: facts.snapshots.clone(),
+        current: facts.current.clone(),
+        space: snapshot_space(&layout, &files),
+        storage: Some(Box::new(facts)),
+        ..Default::default()
+    };
+    let mut app = opened(data, 80, 24);
+    let screen = render(&app, UNICODE, 80, 24);
+    assert!(screen.contains("SIZE"), "{screen}");
+    assert!(
+        screen.contains("1.1G"),
+        "nightly: overlay and memory file: {screen}"
+    );
+    // The internal root: "?" in the tree, and why in the detail pane.
+    app.update(key(KeyCode::Char('g')));
+    let screen = render(&app, UNICODE, 80, 24);
+    assert!(screen.contains("QEMU records no size"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn a_transient_domain_cannot_be_left_shut_off_by_a_revert() {
+    // A transient running domain and a disk-only snapshot: "as saved" would leave it shut
+    // off, which libvirt refuses for a transient domain.
+    let mut fake = Fake::new("web-passthrough", DomainState::Running).external("before", false);
+    fake.persistent = false;
+    let facts = fake.build();
+    let data = DomainSnapshots {
+        domain: "web-passthrough".into(),
+        snapshots: facts.snapshots.clone(),
+        current: facts.current.clone(),
+        storage: Some(Box::new(facts)),
+        ..Default::default()
+    };
+    let mut app = opened(data, 80, 24);
+    app.update(key(KeyCode::Char('r')));
+    let Some(Overlay::Revert(d)) = &app.overlay else {
+        panic!("no revert dialog: {:?}", app.status)
+    };
+    // It opens on the first state libvirt takes, and says why "as saved" is not one.
+    assert_eq!(d.after, AfterRevert::Running);
+    assert_eq!(
+        d.after_label(AfterRevert::Saved),
+        "as saved in the snapshot (not possible here)"
+    );
+    let screen = render(&app, UNICODE, 80, 24);
+    assert!(screen.contains("(not possible here)"), "{screen}");
+    // Space on it keeps the choice and says why; Enter reverts with what is chosen.
+    app.update(key(KeyCode::Char(' ')));
+    let Some(Overlay::Revert(d)) = &app.overlay else {
+        panic!("closed")
+    };
+    assert_eq!(d.after, AfterRevert::Running);
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.contains("transient"), "{status}");
+    let cmds = app.update(key(KeyCode::Enter));
+    let [Command::StartJob {
+        job: Job::RevertSnapshot(job),
+        ..
+    }] = cmds.as_slice()
+    else {
+        panic!("{cmds:?} {:?}", app.status)
+    };
+    assert_eq!(job.after, AfterRevert::Running);
 }
