@@ -6,10 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup/install-deps.sh
-# The tiny Linux guest of the tests/guest_*.rs proofs (cached; a few seconds when built). On a
-# machine of this kind the guest proofs must run, so a guest that cannot be built fails the
-# run here, with the script's reason, rather than turning them into SKIPPED lines.
+# The tiny Linux guests of the tests/guest_*.rs proofs (cached; a few seconds when built): the
+# cloud one and the 9p one (tests/guest_9p.rs). On a machine of this kind the guest proofs must
+# run, so a guest that cannot be built fails the run here, with the script's reason, rather
+# than turning them into SKIPPED lines.
 bash tests/setup/build-guest.sh >/dev/null
+bash tests/setup/build-guest.sh 9p >/dev/null
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 # The Debian package: built (in its own target directory, so the two cargo runs do not wait on

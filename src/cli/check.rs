@@ -138,6 +138,43 @@ pub fn verdict_of(host: &HostInfo, row: &DomainInfo) -> Result<(DomainState, Ver
     Ok((state, verdict))
 }
 
+/// The report of one domain on one host, from what [`run`] reads.
+fn report(
+    host_name: String,
+    host: &HostInfo,
+    row: &DomainInfo,
+    layout: &Layout,
+) -> Result<CheckReport, CliError> {
+    let (state, verdict) = verdict_of(host, row)?;
+    let plans = plans(layout, &verdict);
+    // One decision: whether a disk-only snapshot is possible is what `snapshot create` decides.
+    let mut disk_only = verdict.disk_only.clone();
+    disk_only.allowed = plans.disk_only.possible;
+    if !plans.disk_only.possible {
+        disk_only.reason = plans.disk_only.reason.clone();
+    }
+    Ok(CheckReport {
+        host: host_name,
+        domain: row.name.clone(),
+        state,
+        explanation: verdict.memory.explanation(),
+        memory_snapshot: verdict.memory,
+        disk_only_snapshot: disk_only,
+        plans,
+    })
+}
+
+/// What `check NAME` reports on one connection (`host_name` labels it), without printing:
+/// for a test that holds the connection's embedded root, where the binary cannot run.
+pub fn check_on(
+    connect: &ConnectOptions,
+    host_name: &str,
+    name: &str,
+) -> Result<CheckReport, CliError> {
+    let (host, row, layout) = read_check_on(connect, name)?;
+    report(host_name.to_string(), &host, &row, &layout)
+}
+
 /// Checks DOMAIN on every host that has it. One host: a JSON object, as always. Several: a
 /// JSON array with a report per host that has the domain (text: one block per host); a host
 /// that could not be asked is named on stderr, and exit code 1 follows when none had it.
@@ -157,24 +194,7 @@ pub fn run(fleet: &Fleet, name: &str, json: bool) -> Result<(), CliError> {
                 continue;
             }
         };
-        let (state, verdict) = verdict_of(&host, &row)?;
-        let plans = plans(&layout, &verdict);
-        // One decision: whether a disk-only snapshot is possible is what `snapshot create`
-        // decides.
-        let mut disk_only = verdict.disk_only.clone();
-        disk_only.allowed = plans.disk_only.possible;
-        if !plans.disk_only.possible {
-            disk_only.reason = plans.disk_only.reason.clone();
-        }
-        reports.push(CheckReport {
-            host: host_name,
-            domain: row.name.clone(),
-            state,
-            explanation: verdict.memory.explanation(),
-            memory_snapshot: verdict.memory,
-            disk_only_snapshot: disk_only,
-            plans,
-        });
+        reports.push(report(host_name, &host, &row, &layout)?);
     }
     for f in &failed {
         eprintln!("virtsnap: not checked on {f}");
@@ -215,7 +235,8 @@ fn plan_text(what: &str, p: &PlanOutcome) -> String {
     out
 }
 
-fn render_text(r: &CheckReport) -> String {
+/// The text `check` prints for one report.
+pub fn render_text(r: &CheckReport) -> String {
     let mut out = format!("{} ({})\n\n", r.domain, r.state.label());
     let m = &r.memory_snapshot;
     if !m.applicable {

@@ -34,20 +34,52 @@ pub const KVM_PROBE_FIRST_WORDS: Duration = Duration::from_secs(3);
 
 const PROBE_FILE: &str = "accel-probe";
 
+/// Which guest the script builds (its argument); each flavour is cached on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Debian's cloud kernel: boots to its agent in ~5 s under TCG. The demo and most tests.
+    Cloud,
+    /// Debian's generic kernel, which has 9p over virtio (the cloud kernel has none): a guest
+    /// that mounts a 9p share. It boots several times slower.
+    NineP,
+}
+
+impl Flavour {
+    /// The script's argument and the manifest's `flavour=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cloud => "cloud",
+            Self::NineP => "9p",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Self> {
+        [Self::Cloud, Self::NineP]
+            .into_iter()
+            .find(|f| f.as_str() == word)
+    }
+}
+
 /// A built guest: kernel, initramfs and the data disk template, in the build cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestImage {
     pub dir: PathBuf,
-    /// The hash of the build's inputs (the script and the package versions).
+    /// The hash of the build's inputs (the script, the flavour and the package versions).
     pub key: String,
+    pub flavour: Flavour,
     pub kernel_version: String,
 }
 
 impl GuestImage {
-    /// Builds the guest, or finds it in the cache when its inputs have not changed (about a
-    /// second: apt is asked for the package versions). Err says why it cannot be built (no
-    /// package lists, no mirror, a missing tool) with the script's last lines.
+    /// Builds the cloud guest (the demo's), or finds it in the cache when its inputs have not
+    /// changed (about a second: apt is asked for the package versions). Err says why it cannot
+    /// be built (no package lists, no mirror, a missing tool) with the script's last lines.
     pub fn build() -> Result<GuestImage, String> {
+        Self::build_flavour(Flavour::Cloud)
+    }
+
+    /// As [`GuestImage::build`], for `flavour`.
+    pub fn build_flavour(flavour: Flavour) -> Result<GuestImage, String> {
         let cache = cache_dir();
         std::fs::create_dir_all(&cache)
             .map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
@@ -58,6 +90,7 @@ impl GuestImage {
         }
         let out = Command::new("bash")
             .arg(&script)
+            .arg(flavour.as_str())
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot run bash {}: {e}", script.display()))?;
@@ -94,9 +127,20 @@ impl GuestImage {
                 .map(str::to_string)
                 .ok_or_else(|| format!("{} has no {name}", dir.join("manifest").display()))
         };
+        // Builds from before flavours were all cloud ones.
+        let flavour = match field("flavour") {
+            Ok(word) => Flavour::parse(&word).ok_or_else(|| {
+                format!(
+                    "{} names an unknown flavour {word}",
+                    dir.join("manifest").display()
+                )
+            })?,
+            Err(_) => Flavour::Cloud,
+        };
         Ok(GuestImage {
             dir: dir.to_path_buf(),
             key: field("key")?,
+            flavour,
             kernel_version: field("kernel_version")?,
         })
     }
@@ -444,4 +488,31 @@ fn watch_probe(dom: &Domain, console: &Path) -> Result<Duration, String> {
 fn kernel_spoke(console: &Path) -> bool {
     std::fs::read(console)
         .is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains("Linux version"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_names_the_flavour_and_older_builds_are_cloud_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("manifest");
+        std::fs::write(
+            &manifest,
+            "key=k1\nflavour=9p\nkernel_version=6.1.0-57-amd64\n",
+        )
+        .unwrap();
+        let image = GuestImage::from_dir(dir.path()).unwrap();
+        assert_eq!(image.flavour, Flavour::NineP);
+        assert_eq!(image.kernel_version, "6.1.0-57-amd64");
+        std::fs::write(&manifest, "key=k0\nkernel_version=6.1.0-57-cloud-amd64\n").unwrap();
+        assert_eq!(
+            GuestImage::from_dir(dir.path()).unwrap().flavour,
+            Flavour::Cloud
+        );
+        std::fs::write(&manifest, "key=k2\nflavour=xen\nkernel_version=6\n").unwrap();
+        let err = GuestImage::from_dir(dir.path()).unwrap_err();
+        assert!(err.contains("unknown flavour xen"), "{err}");
+    }
 }

@@ -75,6 +75,16 @@ pub struct TinyDisk {
     pub format: DiskFormat,
 }
 
+/// A host directory the guest can mount over 9p (virtio) as `mount -t 9p -o trans=virtio TAG
+/// DIR`, in access mode `squash`: passthrough (the guest's ids on the host files) whose failed
+/// chowns are ignored. Plain passthrough needs QEMU to run as root: the tests' QEMU runs as
+/// libvirt-qemu, and a file the guest's root creates fails with EPERM there (measured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TinyShare {
+    pub source: PathBuf,
+    pub tag: String,
+}
+
 /// A tiny VM definition. `domain_type` is `kvm` or `qemu` (TCG); see [`TinyVm::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TinyVm {
@@ -87,6 +97,8 @@ pub struct TinyVm {
     /// `<clock><timer name='tsc' frequency=...>`: pins the TSC frequency.
     pub tsc_frequency_hz: Option<u64>,
     pub disks: Vec<TinyDisk>,
+    /// `<filesystem>` 9p shares.
+    pub shares: Vec<TinyShare>,
     pub domain_type: String,
     /// The `<serial>`/`<console>` pty pair; off for a VM without a console.
     pub serial_console: bool,
@@ -115,6 +127,7 @@ impl TinyVm {
             features: Vec::new(),
             tsc_frequency_hz: None,
             disks: Vec::new(),
+            shares: Vec::new(),
             domain_type: if kvm_usable() { "kvm" } else { "qemu" }.to_string(),
             serial_console: true,
             bios_on_serial: false,
@@ -154,6 +167,14 @@ impl TinyVm {
         self.disks.push(TinyDisk {
             path: path.into(),
             format,
+        });
+        self
+    }
+
+    pub fn share(mut self, source: impl Into<PathBuf>, tag: impl Into<String>) -> Self {
+        self.shares.push(TinyShare {
+            source: source.into(),
+            tag: tag.into(),
         });
         self
     }
@@ -351,6 +372,21 @@ impl TinyVm {
                         Ok(())
                     })?;
             }
+            for share in &self.shares {
+                // No <driver>: libvirt's default for QEMU is 9p ('path'), not virtiofs.
+                w.create_element("filesystem")
+                    .with_attribute(("type", "mount"))
+                    .with_attribute(("accessmode", "squash"))
+                    .write_inner_content(|w| {
+                        w.create_element("source")
+                            .with_attribute(("dir", share.source.to_string_lossy().as_ref()))
+                            .write_empty()?;
+                        w.create_element("target")
+                            .with_attribute(("dir", share.tag.as_str()))
+                            .write_empty()?;
+                        Ok(())
+                    })?;
+            }
             // No USB, network or balloon: fewer devices start faster and block nothing.
             w.create_element("controller")
                 .with_attribute(("type", "usb"))
@@ -539,5 +575,29 @@ mod tests {
             assert!(xml.contains(want), "{want} missing:\n{xml}");
         }
         assert!(!xml.contains("<boot dev"), "{xml}");
+    }
+
+    #[test]
+    fn a_share_is_a_9p_filesystem_with_its_tag() {
+        let xml = TinyVm::new("s", TinyCpu::Default)
+            .share("/srv/a&b's", "tag<1>")
+            .to_xml();
+        assert!(
+            xml.contains(
+                "<filesystem type=\"mount\" accessmode=\"squash\">\n      \
+                 <source dir=\"/srv/a&amp;b&apos;s\"/>\n      \
+                 <target dir=\"tag&lt;1&gt;\"/>\n    </filesystem>"
+            ),
+            "{xml}"
+        );
+        // What the memory rule reads back from it: a 9p share, found by its tag.
+        let cfg = crate::model::DomainConfig::from_xml(&xml).unwrap();
+        assert_eq!(cfg.filesystems.len(), 1);
+        assert!(cfg.filesystems[0].is_9p());
+        assert_eq!(cfg.filesystems[0].target, "tag<1>");
+        assert_eq!(cfg.filesystems[0].source_dir.as_deref(), Some("/srv/a&b's"));
+        assert!(!TinyVm::new("n", TinyCpu::Default)
+            .to_xml()
+            .contains("<filesystem"));
     }
 }

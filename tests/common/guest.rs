@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use virt::connect::Connect;
 use virtsnap::libvirt::guest;
-use virtsnap::libvirt::guest_image::{choose_accel, AccelChoice, GuestImage};
+use virtsnap::libvirt::guest_image::{choose_accel, AccelChoice, Flavour, GuestImage};
 use virtsnap::libvirt::vmdef::{DiskFormat, TinyVm};
 
 use super::{embed_conn_any_accel, embed_root, unique_name, TestVm};
@@ -29,25 +29,42 @@ pub struct GuestEnv {
 }
 
 static ENV: OnceLock<Result<GuestEnv, String>> = OnceLock::new();
+static ENV_9P: OnceLock<Result<GuestEnv, String>> = OnceLock::new();
 
 /// The guest environment, or None after printing "SKIPPED: why".
 pub fn guest_env() -> Option<&'static GuestEnv> {
+    flavour_env(&ENV, Flavour::Cloud)
+}
+
+/// The environment of the guest whose kernel has 9p (the generic kernel; it boots several
+/// times slower than [`guest_env`]'s), or None after printing "SKIPPED: why".
+pub fn guest_env_9p() -> Option<&'static GuestEnv> {
+    flavour_env(&ENV_9P, Flavour::NineP)
+}
+
+fn flavour_env(
+    cell: &'static OnceLock<Result<GuestEnv, String>>,
+    flavour: Flavour,
+) -> Option<&'static GuestEnv> {
     let conn = embed_conn_any_accel()?;
-    match ENV.get_or_init(|| prepare(conn)) {
+    match cell.get_or_init(|| prepare(conn, flavour)) {
         Ok(env) => Some(env),
         Err(why) => {
-            println!("SKIPPED: the Linux guest is not available: {why}");
+            println!(
+                "SKIPPED: the Linux guest ({} flavour) is not available: {why}",
+                flavour.as_str()
+            );
             None
         }
     }
 }
 
-fn prepare(conn: &'static Connect) -> Result<GuestEnv, String> {
+fn prepare(conn: &'static Connect, flavour: Flavour) -> Result<GuestEnv, String> {
     let t = Instant::now();
-    let built = GuestImage::build()?;
+    let built = GuestImage::build_flavour(flavour)?;
     // The tests' QEMU runs as libvirt-qemu, which cannot enter root's home (the build cache):
     // the root gets its own copy (18 MB, the page cache makes it quick).
-    let dir = embed_root().join("guest");
+    let dir = embed_root().join(format!("guest-{}", flavour.as_str()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     for f in ["vmlinuz", "initrd.gz", "data.qcow2", "manifest"] {
         std::fs::copy(built.dir.join(f), dir.join(f))
@@ -58,8 +75,9 @@ fn prepare(conn: &'static Connect) -> Result<GuestEnv, String> {
     // The probe boots this root's copy; its verdict is kept with the build, for later runs.
     let accel = choose_accel(conn, &image, &embed_root().join("disks"), &built.dir);
     println!(
-        "guest {} (kernel {}) ready in {:.1} s; {}",
+        "guest {} ({} flavour, kernel {}) ready in {:.1} s; {}",
         built.key,
+        flavour.as_str(),
         built.kernel_version,
         build_time.as_secs_f64(),
         accel.line()

@@ -1,30 +1,50 @@
 #!/usr/bin/env bash
 # Builds the tiny Linux guest that the real-guest tests and the demo boot (recipe and
-# measurements: GUEST-NOTES.md): a Debian cloud kernel booted directly, an initramfs with
-# busybox and qemu-guest-agent, and an empty ext4 data disk (qcow2) that the guest mounts at
-# /data. Debian packages only: fetched with `apt-get download`, unpacked with `dpkg-deb -x`,
-# never installed on this host.
+# measurements: GUEST-NOTES.md): a Debian kernel booted directly, an initramfs with busybox and
+# qemu-guest-agent, and an empty ext4 data disk (qcow2) that the guest mounts at /data. Debian
+# packages only: fetched with `apt-get download`, unpacked with `dpkg-deb`, never installed on
+# this host.
+#
+# Usage: build-guest.sh [FLAVOUR]
+#   cloud (the default)  Debian's cloud kernel: boots to its agent in ~5 s under TCG.
+#   9p                   Debian's generic kernel, for a guest that mounts a 9p share (the cloud
+#                        kernel has no 9p); it boots several times slower, so only the tests
+#                        that need 9p use it.
 #
 # Output: the artifact directory on stdout (one line); progress on stderr. The directory holds
 #   vmlinuz      the kernel
 #   initrd.gz    the initramfs
 #   data.qcow2   the data disk template (copy it per VM; never boot it directly)
-#   manifest     key=value lines: key, kernel_version and the package versions
+#   manifest     key=value lines: key, flavour, kernel_version and the package versions
 #
 # Cached in ${XDG_CACHE_HOME:-~/.cache}/virtsnap/guest/<key>, where key hashes this script's
-# text and the package versions apt would fetch: a run with the same inputs only prints the
-# directory. The shared libraries qemu-ga needs are copied from this host (the ones `ldd`
-# finds): a newer host glib does not make a built guest wrong, so they are not in the key.
-# Safe to run concurrently (a lock) and again. virtsnap embeds this file and runs it for its
-# demo, so keep it self-contained.
+# text, the flavour and the package versions apt would fetch: a run with the same inputs only
+# prints the directory. The shared libraries qemu-ga needs are copied from this host (the ones
+# `ldd` finds): a newer host glib does not make a built guest wrong, so they are not in the key.
+# Each flavour keeps its newest build. Safe to run concurrently (a lock) and again. virtsnap
+# embeds this file and runs it for its demo, so keep it self-contained.
 set -euo pipefail
 
 PACKAGES=(busybox-static qemu-guest-agent)
-KERNEL_META=linux-image-cloud-amd64
 # What the guest needs from the kernel's modules (the rest of the hardware is built in):
 # the PCI transport, the data disk, the agent's port, and the ACPI power button with the
-# event device busybox acpid reads.
+# event device busybox acpid reads. The guest loads them in this order at boot.
 MODULES=(virtio_pci virtio_blk virtio_console button evdev)
+flavour=${1:-cloud}
+case "$flavour" in
+  cloud) KERNEL_META=linux-image-cloud-amd64 ;;
+  9p)
+    KERNEL_META=linux-image-amd64
+    # The generic kernel builds ext4 as a module too (for /data, with crc32c for its metadata
+    # checksums, which the kernel would otherwise ask a modprobe alias for), and 9p over virtio.
+    MODULES+=(crc32c_generic ext4 9pnet_virtio 9p)
+    ;;
+  *) printf 'build-guest: unknown flavour %s (cloud or 9p)\n' "$flavour" >&2; exit 2 ;;
+esac
+# Where in the kernel package those modules and their dependencies are: only these parts are
+# unpacked (the generic kernel's whole tree is 400 MB).
+KERNEL_PARTS=(fs net/9p lib crypto drivers/virtio drivers/block drivers/char drivers/input
+  drivers/acpi)
 DATA_MIB=64
 
 say() { printf 'build-guest: %s\n' "$*" >&2; }
@@ -75,6 +95,7 @@ kernel_version=${kernel_pkg#linux-image-}
 self="${BASH_SOURCE[0]}"
 key=$( {
   cat "$self"
+  echo "flavour=$flavour"
   for p in "$kernel_pkg" "${PACKAGES[@]}"; do echo "$p=${version[$p]}"; done
 } | sha256sum | cut -c1-16)
 out="$cache_root/$key"
@@ -105,7 +126,18 @@ for p in "$kernel_pkg" "${PACKAGES[@]}"; do
 done
 
 pkgroot="$work/pkg"
-for d in "${debs[@]}"; do dpkg-deb -x "$d" "$pkgroot"; done
+mkdir -p "$pkgroot"
+# debs[0] is the kernel: its image and the module directories named above.
+parts=("./boot/vmlinuz-$kernel_version" "./lib/modules/$kernel_version/modules.order"
+  "./lib/modules/$kernel_version/modules.builtin")
+for part in "${KERNEL_PARTS[@]}"; do parts+=("./lib/modules/$kernel_version/kernel/$part"); done
+errors=$(dpkg-deb --fsys-tarfile "${debs[0]}" | tar -x -C "$pkgroot" "${parts[@]}" 2>&1) || true
+# A part this kernel lacks is no error (the cloud kernel has no net/9p); anything else is.
+if grep -v -e 'Not found in archive' -e 'due to previous errors' <<<"$errors" | grep -q .; then
+  die "cannot unpack ${debs[0]}: $errors"
+fi
+[ -f "$pkgroot/boot/vmlinuz-$kernel_version" ] || die "no kernel image in ${debs[0]}"
+for d in "${debs[@]:1}"; do dpkg-deb -x "$d" "$pkgroot"; done
 bb="$pkgroot/bin/busybox"
 [ -x "$bb" ] || die "busybox-static did not unpack to bin/busybox"
 
@@ -130,7 +162,7 @@ add_module() {
   seen[$m]=1
   # File names may spell a module's underscores as dashes.
   f=$(find "$mods_src/kernel" \( -name "$m.ko*" -o -name "${m//_/-}.ko*" \) -print -quit)
-  [ -n "$f" ] || die "module $m is not in $kernel_pkg"
+  [ -n "$f" ] || die "module $m is not in the parts of $kernel_pkg unpacked (KERNEL_PARTS)"
   # The "depends=" string of the module's .modinfo section (busybox modinfo wants the running
   # kernel's modules.dep).
   for dep in $(case "$f" in *.xz) xz -dc "$f" ;; *.zst) zstd -dcq "$f" ;; *) cat "$f" ;; esac \
@@ -146,6 +178,7 @@ for f in "${want[@]}"; do
 done
 cp "$mods_src"/modules.{order,builtin} "$mods_dst/" 2>/dev/null || true
 "$bb" depmod -b "$root" "$kernel_version"
+printf '%s\n' "${MODULES[@]}" >"$root/etc/modules"
 
 # qemu-ga and the libraries ldd finds for it on this host (all from Debian packages).
 cp "$pkgroot/usr/sbin/qemu-ga" "$root/sbin/qemu-ga"
@@ -192,7 +225,7 @@ mkdir -p /dev/pts /dev/virtio-ports
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
-for m in virtio_pci virtio_blk virtio_console button evdev; do modprobe "$m"; done
+for m in $(cat /etc/modules); do modprobe "$m"; done
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
 if mount -t ext4 /dev/vda /data; then
@@ -266,6 +299,7 @@ qemu-img convert -q -f raw -O qcow2 "$raw" "$stage/data.qcow2"
 
 {
   echo "key=$key"
+  echo "flavour=$flavour"
   echo "kernel_version=$kernel_version"
   for p in "$kernel_pkg" "${PACKAGES[@]}"; do echo "package=$p=${version[$p]}"; done
   echo "built_seconds=$((SECONDS - start))"
@@ -273,13 +307,28 @@ qemu-img convert -q -f raw -O qcow2 "$raw" "$stage/data.qcow2"
 
 rm -rf "$out"
 mv "$stage" "$out"
-# Older builds (other keys) and the downloads they alone used are dead weight.
+# Older builds of this flavour are dead weight, and so are the downloads no build left uses.
+# The other flavour's build stays: the tests use both. A build from before flavours has no
+# flavour line and is a cloud one.
 for d in "$cache_root"/*/; do
-  case "${d%/}" in "$out" | "$cache_root/debs") ;; *) rm -rf "$d" ;; esac
+  d=${d%/}
+  case "$d" in "$out" | "$cache_root/debs") continue ;; esac
+  built=$(sed -n 's/^flavour=//p' "$d/manifest" 2>/dev/null || true)
+  if [ "${built:-cloud}" = "$flavour" ]; then rm -rf "$d"; fi
 done
-keep=$(printf '%s\n' "${debs[@]}")
+keep=()
+for m in "$cache_root"/*/manifest; do
+  [ -f "$m" ] || continue
+  while IFS='=' read -r field p v; do
+    [ "$field" = package ] || continue
+    for f in "$cache_root/debs/${p}_"*"${v#*:}"_*.deb; do
+      if [ -e "$f" ]; then keep+=("$f"); fi
+    done
+  done <"$m"
+done
 for d in "$cache_root"/debs/*.deb; do
-  grep -qxF "$d" <<<"$keep" || rm -f "$d"
+  [ -e "$d" ] || continue
+  printf '%s\n' "${keep[@]}" | grep -qxF "$d" || rm -f "$d"
 done
-say "built in $((SECONDS - start)) s: $(du -sh "$out/initrd.gz" | cut -f1) initramfs, kernel $kernel_version"
+say "built the $flavour guest in $((SECONDS - start)) s: $(du -sh "$out/initrd.gz" | cut -f1) initramfs, kernel $kernel_version"
 echo "$out"

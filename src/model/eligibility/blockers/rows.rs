@@ -294,8 +294,9 @@ pub static ROWS: &[BlockerRow] = &[
                   mode='client'/><model type='virtio'/></interface>",
         },
     },
-    // Real QEMU: the VM has no guest OS, so the share is never mounted, and the memory
-    // snapshot works; the blocker is registered when the guest attaches (mounts) the export.
+    // Real QEMU (blockers_kvm): the VM has no guest OS, so the share is never mounted, and the
+    // memory snapshot works. With a real guest (tests/guest_9p.rs): QEMU registers the blocker
+    // when the guest mounts the export (v9fs_attach) and drops it when the guest unmounts it.
     BlockerRow {
         kind: "9p",
         says: "Migration is disabled when VirtFS export path '%s' is mounted in the guest \
