@@ -431,7 +431,7 @@ fn probe_boot(
     vm.serial_log = Some(console.clone());
     let result = match conn.create_domain_xml(&vm.to_xml(), 0) {
         Ok(dom) => {
-            let watched = watch_probe(&dom, &console).map_err(Probe::Booted);
+            let watched = watch_probe(&dom, &console, probe_limits(accel)).map_err(Probe::Booted);
             if let Err(e) = dom.destroy() {
                 tracing::warn!("cannot stop the KVM probe {name}: {}", e.message());
             }
@@ -447,7 +447,23 @@ fn probe_boot(
     result
 }
 
-fn watch_probe(dom: &Domain, console: &Path) -> Result<Duration, String> {
+/// How long the probe waits for the kernel's first words and for the agent. Under KVM a
+/// guest that boots speaks within a second ([`KVM_PROBE_FIRST_WORDS`], [`KVM_PROBE_LIMIT`]);
+/// under TCG (only the test that shows a booting guest passes the probe) the guest is ten
+/// times slower, more on a loaded machine: measured 4-8 s at load average 4, failures with
+/// the KVM limits at load average 5-8 on 2 cores.
+fn probe_limits(accel: Accel) -> (Duration, Duration) {
+    match accel {
+        Accel::Kvm => (KVM_PROBE_FIRST_WORDS, KVM_PROBE_LIMIT),
+        Accel::Tcg => (Duration::from_secs(30), Duration::from_secs(90)),
+    }
+}
+
+fn watch_probe(
+    dom: &Domain,
+    console: &Path,
+    (first_words, limit): (Duration, Duration),
+) -> Result<Duration, String> {
     use virt::domain::DomainState as S;
     use virt::enumutil::Enum;
     let start = Instant::now();
@@ -468,16 +484,16 @@ fn watch_probe(dom: &Domain, console: &Path) -> Result<Duration, String> {
         if guest::ping(dom, 1).is_ok() {
             return Ok(start.elapsed());
         }
-        if start.elapsed() >= KVM_PROBE_FIRST_WORDS && !kernel_spoke(console) {
+        if start.elapsed() >= first_words && !kernel_spoke(console) {
             return Err(format!(
                 "the probe boot's kernel printed nothing within {} s",
-                KVM_PROBE_FIRST_WORDS.as_secs()
+                first_words.as_secs()
             ));
         }
-        if start.elapsed() >= KVM_PROBE_LIMIT {
+        if start.elapsed() >= limit {
             return Err(format!(
                 "the probe boot showed no guest agent within {} s",
-                KVM_PROBE_LIMIT.as_secs()
+                limit.as_secs()
             ));
         }
         std::thread::sleep(Duration::from_millis(200));
