@@ -49,7 +49,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         )),
         Some(v) if v.memory.allowed => {
             let how = match (v.memory.internal, v.memory.external) {
-                (true, _) => "internal",
+                (true, true) => "internal or external",
+                (true, false) => "internal only",
                 (false, true) => "external only",
                 _ => "",
             };
