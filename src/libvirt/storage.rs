@@ -84,9 +84,9 @@ fn facts_with(
 /// asked for its run state (`query-status` through `virDomainQemuMonitorCommand`):
 /// `postmigrate`. Only a paused VM is asked, and only when a change is being planned (not for
 /// the list). libvirt logs such a domain as tainted ("custom-monitor"), as it does for the
-/// guest-agent commands virtsnap sends. A connection that refuses the command (read-only, or
-/// a daemon that forbids it) counts as inactive: the way out, resuming the VM, is right
-/// either way. (`virDomainGetJobStats` would narrow it down first, but the virt crate's
+/// guest-agent commands virtsnap sends. A connection that refuses the command (read-only, where
+/// nothing can be changed anyway, or a daemon that forbids it) counts as active: virtsnap does
+/// not claim a state it could not read. (`virDomainGetJobStats` would narrow it down first, but the virt crate's
 /// wrapper is unsound when libvirt returns no statistics: it builds a Vec from a null
 /// pointer.)
 pub fn disks_inactive(dom: &Domain, state: crate::model::DomainState) -> bool {
@@ -99,10 +99,10 @@ pub fn disks_inactive(dom: &Domain, state: crate::model::DomainState) -> bool {
         }
         Err(e) => {
             tracing::info!(
-                "cannot ask QEMU for its run state ({}); taking the disks as inactive",
+                "cannot ask QEMU for its run state ({}); taking its disks as active",
                 e.message()
             );
-            true
+            false
         }
     }
 }

@@ -228,12 +228,12 @@ fn delete_effects(
     let mut effects = Effects::default();
     // Deleting an internal snapshot of a running VM is a QEMU job on its disks (measured
     // while they were inactive: "Device '...' is writable but does not support snapshots").
-    let internal_doomed = snap.location == SnapshotLocation::Internal
-        && mode != DeleteMode::ChildrenOnly
-        || descendants
+    let itself = snap.location == SnapshotLocation::Internal && mode != DeleteMode::ChildrenOnly;
+    let internal_children = matches!(mode, DeleteMode::WithChildren | DeleteMode::ChildrenOnly)
+        && descendants
             .iter()
-            .any(|s| s.location == SnapshotLocation::Internal)
-            && matches!(mode, DeleteMode::WithChildren | DeleteMode::ChildrenOnly);
+            .any(|s| s.location == SnapshotLocation::Internal);
+    let internal_doomed = itself || internal_children;
     if internal_doomed && layout.active() {
         if let Some(r) = Refusal::disks_inactive(layout, "delete an internal snapshot") {
             return Err(r);
