@@ -63,6 +63,12 @@ fn kill_libvirtd() {
     eprintln!("libvirtd exited {:?} after SIGTERM", t.elapsed());
 }
 
+/// Whether the header says virtsnap is connected: neither disconnected nor still connecting
+/// (while it connects, the rows on screen are the last ones read before the daemon went).
+fn connected(screen: &str) -> bool {
+    !screen.contains("DISCONNECTED") && !screen.contains("connecting...")
+}
+
 /// The screen line of domain `name`, if shown.
 fn row(screen: &str, name: &str) -> Option<String> {
     screen
@@ -150,7 +156,7 @@ fn follows_libvirtd_events_and_survives_a_daemon_restart() {
     let conn = ensure_libvirtd().expect("libvirtd restarts");
     let took = t
         .wait_for(Duration::from_secs(40), |s| {
-            !s.contains("DISCONNECTED") && row(s, &name).is_some()
+            connected(s) && row(s, &name).is_some()
         })
         .unwrap_or_else(|| panic!("did not reconnect:\n{}", t.screen()));
     eprintln!("daemon restarted -> live list again in {took:?}");
@@ -185,11 +191,19 @@ fn follows_libvirtd_events_and_survives_a_daemon_restart() {
     let conn = ensure_libvirtd().expect("libvirtd restarts");
     // The guest ignored the ACPI request, so the re-read row must say it still runs.
     t.wait_for(Duration::from_secs(40), |s| {
-        !s.contains("DISCONNECTED") && row(s, &name).is_some_and(|r| r.contains("running"))
+        connected(s) && row(s, &name).is_some_and(|r| r.contains("running"))
     })
     .unwrap_or_else(|| panic!("row not re-read after the reconnect:\n{}", t.screen()));
     let dom = conn.lookup_domain_by_name(&name).expect("lookup");
-    dom.destroy().expect("destroy");
+    // A destroy this soon after the restart can race libvirtd's reconnect to QEMU: QEMU dies,
+    // the reconnect stops the domain first (reason "daemon") and the destroy reports "domain is
+    // not running" (measured on libvirt 11.3). The VM is off either way, which is what counts.
+    if let Err(e) = dom.destroy() {
+        assert!(
+            !dom.is_active().expect("is_active"),
+            "destroy failed and the VM still runs: {e}"
+        );
+    }
 
     // Still live after the reconnect: events were registered again.
     dom.undefine().expect("undefine");

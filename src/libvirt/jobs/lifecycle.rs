@@ -121,10 +121,27 @@ pub fn graceful_shutdown(
     if !is_active(domain, &name)? {
         return Ok(ShutdownOutcome::Graceful);
     }
-    domain
-        .destroy()
-        .map_err(|e| format!("forcing {name} off: {}", e.message()))?;
-    Ok(ShutdownOutcome::Forced)
+    Ok(match force_off(domain, &name)? {
+        true => ShutdownOutcome::Forced,
+        false => ShutdownOutcome::Graceful,
+    })
+}
+
+/// Destroys (forces off) the domain. Ok(true) when this call stopped it, Ok(false) when it was
+/// already shut off by the time libvirt looked.
+///
+/// libvirt 11.3 measured: a destroy issued while a restarted libvirtd is still reconnecting to
+/// the QEMU process kills QEMU, the reconnect thread then stops the domain (reason "daemon")
+/// first, and the destroy call fails with "domain is not running" although the VM is off as
+/// asked. So a failed destroy is judged by the state read afterwards, not by its error.
+fn force_off(domain: &Domain, name: &str) -> Result<bool, String> {
+    match domain.destroy() {
+        Ok(()) => Ok(true),
+        Err(e) => match domain.is_active() {
+            Ok(false) => Ok(false),
+            _ => Err(format!("forcing {name} off: {}", e.message())),
+        },
+    }
 }
 
 fn is_active(domain: &Domain, name: &str) -> Result<bool, String> {
@@ -186,8 +203,11 @@ pub fn run(ctx: &JobContext, name: &str, action: LifecycleAction) -> Result<Stri
         }
         LifecycleAction::ForceOff => {
             ctx.step(format!("forcing {name} off"));
-            call("forcing off", domain.destroy())?;
-            Ok(format!("{name} forced off"))
+            Ok(if force_off(&domain, name)? {
+                format!("{name} forced off")
+            } else {
+                format!("{name} was already shut off")
+            })
         }
         LifecycleAction::Reboot => {
             ctx.step(format!("rebooting {name}"));
