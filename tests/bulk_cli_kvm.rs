@@ -6,12 +6,14 @@
 //! VMs are set up and inspected by this test binary re-run as a helper process.
 //! Run: `cargo test --test bulk_cli_kvm -- --nocapture`.
 
-use std::path::{Path, PathBuf};
+mod helper_process;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
+use helper_process::{uri, Root};
 use serde_json::Value;
-use virtsnap::libvirt::vmdef::{self, DiskFormat, TinyCpu, TinyVm};
-use virtsnap::libvirt::ConnectOptions;
+use virtsnap::libvirt::vmdef::{self, TinyCpu};
 
 const HELPER_ENV: &str = "VIRTSNAP_BULK_HELPER";
 const VMS: [&str; 3] = ["bulk-hostmodel", "bulk-passthrough-off", "bulk-qemu64"];
@@ -28,29 +30,8 @@ fn cpu(name: &str) -> TinyCpu {
     }
 }
 
-fn uri(root: &Path) -> String {
-    format!("qemu:///embed?root={}", root.display())
-}
-
 fn run_helper(root: &Path, action: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_ENV, format!("{action}:{}", root.display()))
-        .output()
-        .expect("run helper");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "helper {action}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    helper_process::run(HELPER_ENV, root, action)
 }
 
 /// `start`: defines and starts the three VMs; `snapshots`: prints `VM NAME STATE` per
@@ -58,68 +39,25 @@ fn run_helper(root: &Path, action: &str) -> String {
 #[test]
 #[ignore = "run by the other tests as a helper process"]
 fn helper() {
-    let Ok(spec) = std::env::var(HELPER_ENV) else {
+    let Some((action, root, conn)) = helper_process::request(HELPER_ENV) else {
         return;
     };
-    let (action, root) = spec.split_once(':').unwrap();
-    let root = PathBuf::from(root);
-    let conn = virtsnap::libvirt::open(&ConnectOptions {
-        uri: Some(uri(&root)),
-        readonly: false,
-    })
-    .expect("open the embedded root");
     for name in VMS {
-        match action {
+        match action.as_str() {
             "start" => {
-                std::fs::create_dir_all(root.join("disks")).unwrap();
-                let disk = root.join("disks").join(format!("{name}.qcow2"));
-                vmdef::create_disk(&disk, DiskFormat::Qcow2, 16).unwrap();
-                let vm = TinyVm::new(name, cpu(name))
-                    .with_nested_host_workarounds()
-                    .disk(&disk, DiskFormat::Qcow2);
-                let dom = conn.define_domain_xml(&vm.to_xml()).expect("define");
+                let dom = helper_process::define_vm(&conn, &root, name, cpu(name));
                 dom.create().expect("start");
             }
-            "snapshots" => {
-                let dom = conn.lookup_domain_by_name(name).unwrap();
-                for s in dom.list_all_snapshots(0).unwrap() {
-                    let xml = s.xml_desc(0).unwrap();
-                    let info = virtsnap::model::snapshot::SnapshotInfo::from_xml(&xml).unwrap();
-                    println!("SNAP {name} {} {}", info.name, info.state.as_str());
-                }
-            }
-            "teardown" => {
-                if let Ok(dom) = conn.lookup_domain_by_name(name) {
-                    if dom.is_active().unwrap_or(true) {
-                        let _ = dom.destroy();
-                    }
-                    let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
-                }
-            }
+            "snapshots" => helper_process::print_snapshots(&conn, name),
+            "teardown" => helper_process::teardown_vm(&conn, name),
             other => panic!("unknown helper action {other}"),
         }
     }
 }
 
-struct Root(PathBuf);
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        run_helper(&self.0, "teardown");
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// (vm, snapshot, state) of every snapshot.
 fn snapshots(root: &Path) -> Vec<(String, String, String)> {
-    run_helper(root, "snapshots")
-        .split("SNAP ")
-        .skip(1)
-        .filter_map(|l| {
-            let mut w = l.lines().next()?.split_whitespace();
-            Some((w.next()?.into(), w.next()?.into(), w.next()?.into()))
-        })
-        .collect()
+    helper_process::parse_snapshots(&run_helper(root, "snapshots"))
 }
 
 fn virtsnap(root: &Path, state: &Path, args: &[&str]) -> Output {
@@ -160,13 +98,16 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
     let dir = std::env::temp_dir().join(format!("virtsnap-bulk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
-    let root = Root(dir);
+    let root = Root {
+        path: dir,
+        env: HELPER_ENV,
+    };
     let state = tempfile::tempdir().unwrap();
     let st = state.path();
-    run_helper(&root.0, "start");
+    run_helper(&root.path, "start");
 
     let out = virtsnap(
-        &root.0,
+        &root.path,
         st,
         &[
             "snapshot",
@@ -195,7 +136,7 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
             );
         }
     }
-    let snaps = snapshots(&root.0);
+    let snaps = snapshots(&root.path);
     assert_eq!(snaps.len(), 3, "{snaps:?}");
     for (vm, snap, state) in &snaps {
         assert_eq!(snap, "before-patch");
@@ -209,7 +150,7 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
 
     // Space: an external memory snapshot holds its memory file and its overlay.
     let list = virtsnap(
-        &root.0,
+        &root.path,
         st,
         &["snapshot", "list", "bulk-hostmodel", "--json"],
     );
@@ -223,9 +164,13 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
     // A tiny idle guest's migration stream is small (zero pages are skipped), but not empty.
     assert!(mem["bytes"].as_u64().unwrap() > 64 << 10, "{s}");
     assert_eq!(s["size_known"], "measured: file allocation on this host");
-    let text = virtsnap(&root.0, st, &["snapshot", "list", "bulk-passthrough-off"]);
+    let text = virtsnap(
+        &root.path,
+        st,
+        &["snapshot", "list", "bulk-passthrough-off"],
+    );
     assert!(String::from_utf8_lossy(&text.stdout).contains("SIZE"));
-    let vms = virtsnap(&root.0, st, &["list", "--json"]);
+    let vms = virtsnap(&root.path, st, &["list", "--json"]);
     let vms = json(&vms);
     for name in VMS {
         let space = &row(&vms, "name", name)["space"];
@@ -238,7 +183,7 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
 
     // One VM that does not exist: the others still get theirs, and the exit code says 1.
     let mixed = virtsnap(
-        &root.0,
+        &root.path,
         st,
         &[
             "snapshot",
@@ -253,10 +198,10 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
     );
     assert_eq!(mixed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&mixed.stdout).contains("bulk-nope: FAILED: "));
-    assert_eq!(snapshots(&root.0).len(), 4, "bulk-qemu64 got 'extra'");
+    assert_eq!(snapshots(&root.path).len(), 4, "bulk-qemu64 got 'extra'");
 
     let del = virtsnap(
-        &root.0,
+        &root.path,
         st,
         &["snapshot", "delete", "before-patch", "--all", "--json"],
     );
@@ -266,7 +211,7 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
         assert_eq!(row(&deleted, "domain", name)["outcome"], "ok");
     }
     let del = virtsnap(
-        &root.0,
+        &root.path,
         st,
         &["snapshot", "delete", "extra", "--match", "bulk-*"],
     );
@@ -275,8 +220,8 @@ fn three_cpu_kinds_snapshotted_with_memory_and_deleted_in_one_go() {
         Some(0),
         "the VMs without 'extra' have nothing to do"
     );
-    assert_eq!(snapshots(&root.0), Vec::new());
-    let mems: Vec<_> = std::fs::read_dir(root.0.join("disks"))
+    assert_eq!(snapshots(&root.path), Vec::new());
+    let mems: Vec<_> = std::fs::read_dir(root.path.join("disks"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".mem"))

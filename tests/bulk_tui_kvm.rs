@@ -7,14 +7,14 @@
 //! test binary re-run as a helper process between the two TUI sessions.
 //! Run: `cargo test --test bulk_tui_kvm -- --nocapture`.
 
+mod helper_process;
 mod tmux;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use virtsnap::libvirt::vmdef::{self, DiskFormat, TinyCpu, TinyVm};
-use virtsnap::libvirt::ConnectOptions;
+use helper_process::{uri, Root};
+use virtsnap::libvirt::vmdef::{self, TinyCpu};
 
 const BIN: &str = env!("CARGO_BIN_EXE_virtsnap");
 const HELPER_ENV: &str = "VIRTSNAP_BULK_TUI_HELPER";
@@ -34,29 +34,8 @@ fn cpu(name: &str) -> TinyCpu {
     }
 }
 
-fn uri(root: &Path) -> String {
-    format!("qemu:///embed?root={}", root.display())
-}
-
 fn run_helper(root: &Path, action: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_ENV, format!("{action}:{}", root.display()))
-        .output()
-        .expect("run helper");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "helper {action}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    helper_process::run(HELPER_ENV, root, action)
 }
 
 /// `start`: defines and starts the three VMs; `snapshots`: prints `SNAP VM NAME STATE` per
@@ -64,69 +43,25 @@ fn run_helper(root: &Path, action: &str) -> String {
 #[test]
 #[ignore = "run by the other tests as a helper process"]
 fn helper() {
-    let Ok(spec) = std::env::var(HELPER_ENV) else {
+    let Some((action, root, conn)) = helper_process::request(HELPER_ENV) else {
         return;
     };
-    let (action, root) = spec.split_once(':').unwrap();
-    let root = PathBuf::from(root);
-    let conn = virtsnap::libvirt::open(&ConnectOptions {
-        uri: Some(uri(&root)),
-        readonly: false,
-    })
-    .expect("open the embedded root");
     for name in VMS {
-        match action {
+        match action.as_str() {
             "start" => {
-                std::fs::create_dir_all(root.join("disks")).unwrap();
-                let disk = root.join("disks").join(format!("{name}.qcow2"));
-                vmdef::create_disk(&disk, DiskFormat::Qcow2, 16).unwrap();
-                let vm = TinyVm::new(name, cpu(name))
-                    .with_nested_host_workarounds()
-                    .disk(&disk, DiskFormat::Qcow2);
-                let dom = conn.define_domain_xml(&vm.to_xml()).expect("define");
+                let dom = helper_process::define_vm(&conn, &root, name, cpu(name));
                 dom.create().expect("start");
             }
-            "snapshots" => {
-                let dom = conn.lookup_domain_by_name(name).unwrap();
-                for s in dom.list_all_snapshots(0).unwrap() {
-                    let xml = s.xml_desc(0).unwrap();
-                    let info = virtsnap::model::snapshot::SnapshotInfo::from_xml(&xml).unwrap();
-                    println!("SNAP {name} {} {}", info.name, info.state.as_str());
-                }
-            }
-            "teardown" => {
-                if let Ok(dom) = conn.lookup_domain_by_name(name) {
-                    if dom.is_active().unwrap_or(true) {
-                        let _ = dom.destroy();
-                    }
-                    let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
-                }
-            }
+            "snapshots" => helper_process::print_snapshots(&conn, name),
+            "teardown" => helper_process::teardown_vm(&conn, name),
             other => panic!("unknown helper action {other}"),
         }
     }
 }
 
-/// The embedded root: its VMs torn down and its files removed however the test ends.
-struct Root(PathBuf);
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        run_helper(&self.0, "teardown");
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// (vm, snapshot, state) of every snapshot.
 fn snapshots(root: &Path) -> Vec<(String, String, String)> {
-    run_helper(root, "snapshots")
-        .split("SNAP ")
-        .skip(1)
-        .filter_map(|l| {
-            let mut w = l.lines().next()?.split_whitespace();
-            Some((w.next()?.into(), w.next()?.into(), w.next()?.into()))
-        })
-        .collect()
+    helper_process::parse_snapshots(&run_helper(root, "snapshots"))
 }
 
 /// One TUI session on the root at 80x24; `rc` is written when it exits.
@@ -204,12 +139,15 @@ fn three_cpu_kinds_snapshotted_and_deleted_from_the_tui_in_one_go() {
     let dir = std::env::temp_dir().join(format!("virtsnap-bulk-tui-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
-    let root = Root(dir);
+    let root = Root {
+        path: dir,
+        env: HELPER_ENV,
+    };
     let state = tempfile::tempdir().unwrap();
-    run_helper(&root.0, "start");
+    run_helper(&root.path, "start");
 
     // Create: mark all three (Space marks and moves down), s.
-    let s = Session::start("bulk-tui-create", &root.0, state.path());
+    let s = Session::start("bulk-tui-create", &root.path, state.path());
     s.keys(&["Space", "Space", "Space"]);
     s.wait("three marks", 5, |s| s.contains("3 marked"));
     s.keys(&["s"]);
@@ -246,7 +184,7 @@ fn three_cpu_kinds_snapshotted_and_deleted_from_the_tui_in_one_go() {
     s.keys(&["Escape"]);
     s.quit();
 
-    let snaps = snapshots(&root.0);
+    let snaps = snapshots(&root.path);
     assert_eq!(snaps.len(), 3, "{snaps:?}");
     for (vm, snap, state) in &snaps {
         assert_eq!(snap, NAME);
@@ -259,7 +197,7 @@ fn three_cpu_kinds_snapshotted_and_deleted_from_the_tui_in_one_go() {
     }
 
     // Delete: the same marks, d, the name (Tab offers it: all three hold it).
-    let s = Session::start("bulk-tui-delete", &root.0, state.path());
+    let s = Session::start("bulk-tui-delete", &root.path, state.path());
     s.keys(&["Space", "Space", "Space"]);
     s.keys(&["d"]);
     s.wait("the names read", 30, |s| {
@@ -277,8 +215,8 @@ fn three_cpu_kinds_snapshotted_and_deleted_from_the_tui_in_one_go() {
     s.keys(&["Escape"]);
     s.quit();
 
-    assert_eq!(snapshots(&root.0), Vec::new());
-    let mems: Vec<_> = std::fs::read_dir(root.0.join("disks"))
+    assert_eq!(snapshots(&root.path), Vec::new());
+    let mems: Vec<_> = std::fs::read_dir(root.path.join("disks"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".mem"))

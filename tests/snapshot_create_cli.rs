@@ -3,40 +3,19 @@
 //! root), so the VM is set up and torn down by this test binary re-run as a helper process.
 //! Run: `cargo test --test snapshot_create_cli -- --nocapture`.
 
-use std::path::{Path, PathBuf};
+mod helper_process;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-use virtsnap::libvirt::vmdef::{self, DiskFormat, TinyCpu, TinyVm};
-use virtsnap::libvirt::ConnectOptions;
+use helper_process::{uri, Root};
+use virtsnap::libvirt::vmdef::{self, TinyCpu};
 
 const HELPER_ENV: &str = "VIRTSNAP_CLI_HELPER";
 const VM: &str = "cli-hp";
 
-fn uri(root: &Path) -> String {
-    format!("qemu:///embed?root={}", root.display())
-}
-
-/// Runs this test binary's `helper` with an action, in its own process.
 fn run_helper(root: &Path, action: &str) -> String {
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(exe)
-        .args([
-            "--ignored",
-            "--exact",
-            "helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_ENV, format!("{action}:{}", root.display()))
-        .output()
-        .expect("run helper");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "helper {action} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    helper_process::run(HELPER_ENV, root, action)
 }
 
 /// The helper process: `start` defines and starts the VM, `count` prints its snapshot count,
@@ -44,55 +23,23 @@ fn run_helper(root: &Path, action: &str) -> String {
 #[test]
 #[ignore = "run by the other tests as a helper process"]
 fn helper() {
-    let Ok(spec) = std::env::var(HELPER_ENV) else {
+    let Some((action, root, conn)) = helper_process::request(HELPER_ENV) else {
         return;
     };
-    let (action, root) = spec.split_once(':').expect("action:root");
-    let root = PathBuf::from(root);
-    let conn = virtsnap::libvirt::open(&ConnectOptions {
-        uri: Some(uri(&root)),
-        readonly: false,
-    })
-    .expect("open the embedded root");
-    match action {
+    match action.as_str() {
         "start" => {
-            let disk = root.join("disks").join("cli-hp.qcow2");
-            std::fs::create_dir_all(root.join("disks")).unwrap();
-            vmdef::create_disk(&disk, DiskFormat::Qcow2, 16).unwrap();
-            let vm = TinyVm::new(
-                VM,
-                TinyCpu::HostPassthrough {
-                    migratable: Some(false),
-                },
-            )
-            .with_nested_host_workarounds()
-            .disk(&disk, DiskFormat::Qcow2);
-            let dom = conn.define_domain_xml(&vm.to_xml()).expect("define");
+            let cpu = TinyCpu::HostPassthrough {
+                migratable: Some(false),
+            };
+            let dom = helper_process::define_vm(&conn, &root, VM, cpu);
             dom.create().expect("start");
         }
         "count" => {
             let dom = conn.lookup_domain_by_name(VM).expect("lookup");
             println!("SNAPSHOTS={}", dom.num_snapshots(0).expect("count"));
         }
-        "teardown" => {
-            if let Ok(dom) = conn.lookup_domain_by_name(VM) {
-                if dom.is_active().unwrap_or(true) {
-                    let _ = dom.destroy();
-                }
-                let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
-            }
-        }
+        "teardown" => helper_process::teardown_vm(&conn, VM),
         other => panic!("unknown helper action {other}"),
-    }
-}
-
-/// Tears the VM down and removes the root even when an assertion failed.
-struct Root(PathBuf);
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        run_helper(&self.0, "teardown");
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -124,10 +71,16 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
     let dir = std::env::temp_dir().join(format!("virtsnap-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
-    let root = Root(dir);
-    run_helper(&root.0, "start");
+    let root = Root {
+        path: dir,
+        env: HELPER_ENV,
+    };
+    run_helper(&root.path, "start");
 
-    let out = virtsnap(&root.0, &["snapshot", "create", VM, "with-mem", "--memory"]);
+    let out = virtsnap(
+        &root.path,
+        &["snapshot", "create", VM, "with-mem", "--memory"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -139,23 +92,23 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
     // libvirt's own refusals ('/', a leading '.'), and virtsnap's concrete ones (a comma breaks
     // libvirt's qemu-img call, digits only are taken for QEMU IDs, control characters).
     for bad in ["a/b", ".dot", "a,b", "1", "tab\there", ""] {
-        let out = virtsnap(&root.0, &["snapshot", "create", VM, "--", bad]);
+        let out = virtsnap(&root.path, &["snapshot", "create", VM, "--", bad]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{bad:?}: {stderr}");
         assert!(stderr.contains("snapshot name"), "{bad:?}: {stderr}");
     }
-    let out = virtsnap(&root.0, &["snapshot", "create", VM, "q", "--quiesce"]);
+    let out = virtsnap(&root.path, &["snapshot", "create", VM, "q", "--quiesce"]);
     assert_eq!(
         out.status.code(),
         Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(count(&root.0), 0, "refusals changed nothing");
+    assert_eq!(count(&root.path), 0, "refusals changed nothing");
 
     let description = "<x> & \"y\" ]]>\nsecond line";
     let out = virtsnap(
-        &root.0,
+        &root.path,
         &[
             "snapshot",
             "create",
@@ -179,10 +132,10 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
     let overlay = json["files"][0].as_str().expect("overlay file");
     assert!(overlay.ends_with("cli-hp.nightly+1"), "{overlay}");
     assert!(Path::new(overlay).exists());
-    assert_eq!(count(&root.0), 1);
+    assert_eq!(count(&root.path), 1);
 
     // The default name is the domain plus a time stamp.
-    let out = virtsnap(&root.0, &["snapshot", "create", VM]);
+    let out = virtsnap(&root.path, &["snapshot", "create", VM]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -194,9 +147,9 @@ fn create_refuses_blocked_memory_and_bad_names_then_creates_a_disk_only_snapshot
         "{stdout}"
     );
     // A name that exists is refused before libvirt is asked.
-    let out = virtsnap(&root.0, &["snapshot", "create", VM, "nightly+1"]);
+    let out = virtsnap(&root.path, &["snapshot", "create", VM, "nightly+1"]);
     assert_eq!(out.status.code(), Some(3));
-    assert_eq!(count(&root.0), 2);
+    assert_eq!(count(&root.path), 2);
 }
 
 fn tmux(args: &[&str]) -> Output {
@@ -241,13 +194,16 @@ fn the_dialog_creates_a_disk_only_snapshot_in_a_real_terminal() {
     let dir = std::env::temp_dir().join(format!("virtsnap-tmux-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
-    let root = Root(dir);
-    run_helper(&root.0, "start");
+    let root = Root {
+        path: dir,
+        env: HELPER_ENV,
+    };
+    run_helper(&root.path, "start");
     let name = format!("vs-create-{}", std::process::id());
     let command = format!(
         "{} --ascii -c '{}'",
         env!("CARGO_BIN_EXE_virtsnap"),
-        uri(&root.0)
+        uri(&root.path)
     );
     let started = tmux(&[
         "new-session",
@@ -293,5 +249,5 @@ fn the_dialog_creates_a_disk_only_snapshot_in_a_real_terminal() {
         tmux(&["send-keys", "-t", &session.0, "q"]);
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
-    assert_eq!(count(&root.0), 1);
+    assert_eq!(count(&root.path), 1);
 }

@@ -6,12 +6,14 @@
 //! set up by this test binary re-run as a helper process (as in tests/snapshot_create_cli.rs).
 //! Run: `cargo test --test systemd_units -- --nocapture`.
 
+mod helper_process;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use virtsnap::libvirt::vmdef::{self, DiskFormat, TinyCpu, TinyVm};
-use virtsnap::libvirt::ConnectOptions;
+use helper_process::{uri, Root};
+use virtsnap::libvirt::vmdef::{self, TinyCpu};
 
 const HELPER_ENV: &str = "VIRTSNAP_UNITS_HELPER";
 const VM: &str = "svc-web";
@@ -108,54 +110,20 @@ fn the_units_parse() {
     println!("systemd-analyze verify: both units clean");
 }
 
-fn uri(root: &Path) -> String {
-    format!("qemu:///embed?root={}", root.display())
-}
-
 fn run_helper(root: &Path, action: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_ENV, format!("{action}:{}", root.display()))
-        .output()
-        .expect("run helper");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "helper {action}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    helper_process::run(HELPER_ENV, root, action)
 }
 
 /// `define`: a shut-off KVM VM with a qcow2 disk; `names`: its snapshot names; `teardown`.
 #[test]
 #[ignore = "run by the other tests as a helper process"]
 fn helper() {
-    let Ok(spec) = std::env::var(HELPER_ENV) else {
+    let Some((action, root, conn)) = helper_process::request(HELPER_ENV) else {
         return;
     };
-    let (action, root) = spec.split_once(':').unwrap();
-    let root = PathBuf::from(root);
-    let conn = virtsnap::libvirt::open(&ConnectOptions {
-        uri: Some(uri(&root)),
-        readonly: false,
-    })
-    .expect("open the embedded root");
-    match action {
+    match action.as_str() {
         "define" => {
-            let disk = root.join("disks").join("svc-web.qcow2");
-            std::fs::create_dir_all(root.join("disks")).unwrap();
-            vmdef::create_disk(&disk, DiskFormat::Qcow2, 16).unwrap();
-            let vm = TinyVm::new(VM, TinyCpu::Default)
-                .with_nested_host_workarounds()
-                .disk(&disk, DiskFormat::Qcow2);
-            conn.define_domain_xml(&vm.to_xml()).expect("define");
+            helper_process::define_vm(&conn, &root, VM, TinyCpu::Default);
         }
         "names" => {
             let dom = conn.lookup_domain_by_name(VM).unwrap();
@@ -168,24 +136,8 @@ fn helper() {
             names.sort();
             println!("NAMES={}", names.join(","));
         }
-        "teardown" => {
-            if let Ok(dom) = conn.lookup_domain_by_name(VM) {
-                if dom.is_active().unwrap_or(true) {
-                    let _ = dom.destroy();
-                }
-                let _ = dom.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
-            }
-        }
+        "teardown" => helper_process::teardown_vm(&conn, VM),
         other => panic!("unknown helper action {other}"),
-    }
-}
-
-struct Root(PathBuf);
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        run_helper(&self.0, "teardown");
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -238,14 +190,17 @@ fn the_service_command_lines_snapshot_and_prune_a_real_vm() {
     let dir = std::env::temp_dir().join(format!("virtsnap-units-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     virtsnap::libvirt::demo_session::write_embed_qemu_conf(&dir, false).unwrap();
-    let root = Root(dir);
+    let root = Root {
+        path: dir,
+        env: HELPER_ENV,
+    };
     let state = tempfile::tempdir().unwrap();
-    run_helper(&root.0, "define");
+    run_helper(&root.path, "define");
     // A hand-made snapshot first: prune must never touch it.
     let made = virtsnap(
         &[
             "-c".into(),
-            uri(&root.0),
+            uri(&root.path),
             "snapshot".into(),
             "create".into(),
             VM.into(),
@@ -260,7 +215,7 @@ fn the_service_command_lines_snapshot_and_prune_a_real_vm() {
     );
     // The example configuration as shipped, pointed at this host and VM.
     let mut env = env_file(&read("virtsnap.conf.example"));
-    env.insert("VIRTSNAP_URI".into(), uri(&root.0));
+    env.insert("VIRTSNAP_URI".into(), uri(&root.path));
     env.insert("VIRTSNAP_SELECT".into(), "--match svc-*".into());
     for run in 1..=2 {
         if run == 2 {
@@ -277,7 +232,7 @@ fn the_service_command_lines_snapshot_and_prune_a_real_vm() {
             );
         }
     }
-    let left = names(&root.0);
+    let left = names(&root.path);
     assert_eq!(left.len(), 2, "{left:?}");
     assert_eq!(left[0], "handmade");
     assert!(
