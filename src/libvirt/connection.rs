@@ -60,10 +60,33 @@ pub fn open(opts: &ConnectOptions) -> Result<Connect, VirtError> {
     } else {
         Connect::open(uri)
     };
-    result.map_err(|e| VirtError::Connect {
+    let conn = result.map_err(|e| VirtError::Connect {
         uri: uri.map_or_else(default_uri_label, str::to_string),
         reason: e.message().to_string(),
-    })
+    })?;
+    if uri.is_some_and(|u| u.starts_with("qemu:///embed")) {
+        wait_for_embedded_reconnect(&conn);
+    }
+    Ok(conn)
+}
+
+/// Waits until libvirt's embedded QEMU driver has reconnected to the VMs that were running
+/// when the root was opened.
+///
+/// The embedded driver (`qemu:///embed?root=DIR`) runs inside this process. Opening a root
+/// whose VMs run starts a thread per VM (`qemuProcessReconnect`, named "init-<name>") that
+/// holds the domain's modify job while it attaches to QEMU. A process that exits while one of
+/// them runs can crash in it (measured, libvirt 11.3: SIGSEGV in libnuma in thread
+/// "init-tui-hostmo" of a short-lived process). A query job waits for the modify job, so one
+/// query per running VM (memory statistics; the answer is not used) lets them finish. Errors
+/// are ignored: a VM that died meanwhile needs no waiting.
+fn wait_for_embedded_reconnect(conn: &Connect) {
+    let Ok(domains) = conn.list_all_domains(virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE) else {
+        return;
+    };
+    for dom in domains {
+        let _ = dom.memory_stats(0);
+    }
 }
 
 fn default_uri_label() -> String {
