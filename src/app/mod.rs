@@ -20,7 +20,7 @@ pub use hosts::{Connection, HostState, Hosts};
 pub use jobs::{JobState, Jobs};
 pub use keys::{Action, KeyMap, View};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use dialogs::confirm::ConfirmAction;
 
@@ -261,6 +261,15 @@ impl App {
         }
         if keys::is_ctrl_c(&key) {
             return vec![Command::Quit];
+        }
+        // Behind the "Terminal too small" screen nothing else is visible, so no key may act
+        // on it (a blind `s` Enter would take a snapshot): only the `q` that screen offers.
+        if self.too_small() {
+            let q = key.code == KeyCode::Char('q')
+                && !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+            return if q { vec![Command::Quit] } else { Vec::new() };
         }
         let action = self.action_for(&key);
         // Chords that cannot be typed text act even while a dialog or prompt takes the keys.

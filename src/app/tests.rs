@@ -58,6 +58,36 @@ fn q_and_ctrl_c_quit() {
 }
 
 #[test]
+fn behind_the_too_small_screen_only_q_and_ctrl_c_act() {
+    let mut app = app_with(3);
+    app.update(Msg::Resize {
+        width: 40,
+        height: 10,
+    });
+    assert!(app.too_small());
+    // What a user types blind must not open a dialog, take a snapshot or force a VM off.
+    for c in ['s', 'F', 'D', 'j', ' ', 'y', '?', ':', '/'] {
+        assert_eq!(app.update(key(KeyCode::Char(c))), vec![], "{c}");
+    }
+    for k in [KeyCode::Enter, KeyCode::Esc, KeyCode::Tab, KeyCode::F(5)] {
+        assert_eq!(app.update(key(k)), vec![], "{k:?}");
+    }
+    assert!(app.overlay.is_none() && app.input.is_none());
+    assert_eq!(app.list.selected, 0);
+    assert!(app.list.marked.is_empty());
+    assert_eq!(app.update(key(KeyCode::Char('q'))), vec![Command::Quit]);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(app.update(Msg::Key(ctrl_c)), vec![Command::Quit]);
+    // Large enough again: keys act as before.
+    app.update(Msg::Resize {
+        width: 80,
+        height: 24,
+    });
+    app.update(key(KeyCode::Char('j')));
+    assert_eq!(app.list.selected, 1);
+}
+
+#[test]
 fn a_new_listing_keeps_details_and_selection() {
     let mut app = app_with(3);
     app.update(key(KeyCode::Char('j')));
