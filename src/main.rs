@@ -169,7 +169,7 @@ fn main() -> ExitCode {
             (Config::default(), KeyMap::default(), Some(e.to_string()))
         }
         Err(e) => {
-            eprintln!("virtsnap: {e}");
+            virtsnap::err_println!("virtsnap: {e}");
             return ExitCode::from(2);
         }
     };
@@ -207,7 +207,7 @@ fn run_tui(
     hosts: Vec<(String, ConnectOptions)>,
 ) -> ExitCode {
     if let Err(e) = color_eyre::install() {
-        eprintln!("virtsnap: error: {e}");
+        virtsnap::err_println!("virtsnap: error: {e}");
         return ExitCode::from(1);
     }
     let opts = TuiOptions {
@@ -233,7 +233,7 @@ fn run_tui(
     match tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("virtsnap: error: {e}");
+            virtsnap::err_println!("virtsnap: error: {e}");
             ExitCode::from(1)
         }
     }
@@ -247,7 +247,7 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
     let several = !matches!(cmd, Cmd::List { .. } | Cmd::Check { .. }) && hosts.len() > 1;
     if several {
         let names: Vec<&str> = hosts.iter().map(|(n, _)| n.as_str()).collect();
-        eprintln!(
+        virtsnap::err_println!(
             "virtsnap: this command acts on one host; choose it with -c NAME or -c URI \
              (hosts: {})",
             names.join(", ")
@@ -255,7 +255,7 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
         return ExitCode::from(2);
     }
     let Some((_, connect)) = hosts.into_iter().next() else {
-        eprintln!("virtsnap: no host to connect to");
+        virtsnap::err_println!("virtsnap: no host to connect to");
         return ExitCode::from(2);
     };
     let target = Target { connect };
@@ -288,7 +288,7 @@ fn run_command(cmd: Cmd, config: &Config, hosts: Vec<(String, ConnectOptions)>) 
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("virtsnap: {}", one_line(&e.to_string()));
+            virtsnap::err_println!("virtsnap: {}", one_line(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -309,7 +309,7 @@ fn generate(what: &GenerateCmd) -> ExitCode {
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("virtsnap: cannot write: {e}");
+            virtsnap::err_println!("virtsnap: cannot write: {e}");
             ExitCode::from(1)
         }
     }

@@ -133,3 +133,45 @@ fn libvirt_default_uri_is_honoured() {
     let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.len(), 8);
 }
+
+/// Runs the binary with stdout and stderr on a pipe nobody reads any more (`... 2>&1 | head`
+/// after head has exited) and returns its exit code. Every write then fails with EPIPE.
+fn exit_code_on_a_closed_pipe(args: &[&str]) -> Option<i32> {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(env!("CARGO_BIN_EXE_virtsnap"))
+        .args(args)
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join("virtsnap-pipe-test"),
+        )
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    status.code()
+}
+
+#[test]
+fn a_closed_output_pipe_never_turns_the_exit_code_into_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, uri) = write_node(dir.path(), &mixed_domains());
+    // (arguments, the exit code the command has on a terminal)
+    let cases: [(&[&str], i32); 5] = [
+        (&["list"], 0),
+        (&["list", "--json"], 0),
+        (&["check", "web-passthrough"], 0),
+        // Output on both streams, then an error: the code must still be the error's.
+        (
+            &["snapshot", "revert", "web-passthrough", "7", "--dry-run"],
+            1,
+        ),
+        (&["snapshot", "delete", "no-such-vm", "x"], 1),
+    ];
+    for (args, code) in cases {
+        let mut all = vec!["-c", uri.as_str()];
+        all.extend_from_slice(args);
+        assert_eq!(exit_code_on_a_closed_pipe(&all), Some(code), "{args:?}");
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join("virtsnap-pipe-test"));
+    }
+}

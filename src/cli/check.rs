@@ -197,7 +197,7 @@ pub fn run(fleet: &Fleet, name: &str, json: bool) -> Result<(), CliError> {
         reports.push(report(host_name, &host, &row, &layout)?);
     }
     for f in &failed {
-        eprintln!("virtsnap: not checked on {f}");
+        crate::err_println!("virtsnap: not checked on {f}");
     }
     if reports.is_empty() {
         let names: Vec<&str> = fleet.hosts.iter().map(|(n, _)| n.as_str()).collect();

@@ -32,7 +32,7 @@ pub fn run(target: &Target, args: &ConsoleArgs) -> Result<(), CliError> {
     let handle = match console::open(&conn, name, args.force) {
         Ok(h) => h,
         Err(ConsoleError::Busy { .. }) if std::io::stdin().is_terminal() => {
-            eprint!("{name}'s console is attached elsewhere. Take it over (the other session is disconnected)? [y/N] ");
+            crate::err_print!("{name}'s console is attached elsewhere. Take it over (the other session is disconnected)? [y/N] ");
             let _ = std::io::stderr().flush();
             let mut line = String::new();
             let _ = std::io::stdin().lock().read_line(&mut line);
@@ -64,7 +64,7 @@ pub fn run(target: &Target, args: &ConsoleArgs) -> Result<(), CliError> {
     match end {
         Ok(ConsoleEnd::Detached) => Ok(()),
         Ok(ConsoleEnd::Closed(why)) => {
-            eprintln!("{why}");
+            crate::err_println!("{why}");
             Ok(())
         }
         Err(why) => Err(CliError::Runtime(why)),

@@ -129,7 +129,9 @@ fn report(total: usize, action: LifecycleAction, outcomes: Vec<Outcome>) -> Resu
     let (mut refused, mut failed) = (Vec::new(), Vec::new());
     for outcome in outcomes {
         match outcome {
-            Outcome::Done(line) => println!("{line}"),
+            Outcome::Done(line) => {
+                let _ = super::print_out(&format!("{line}\n"));
+            }
             Outcome::Refused(why) => refused.push(why),
             Outcome::Failed(why) => failed.push(why),
         }
@@ -142,7 +144,7 @@ fn report(total: usize, action: LifecycleAction, outcomes: Vec<Outcome>) -> Resu
         refused.iter().chain(&failed).cloned().collect::<String>()
     } else {
         for why in refused.iter().chain(&failed) {
-            eprintln!("virtsnap: {why}");
+            crate::err_println!("virtsnap: {why}");
         }
         format!("{bad} of {total} domains: {} not done", action.verb())
     };
@@ -166,11 +168,11 @@ impl Asker<'_> {
             return true;
         }
         if !self.interactive {
-            eprintln!("virtsnap: {} -> no (--force would say yes)", q.text);
+            crate::err_println!("virtsnap: {} -> no (--force would say yes)", q.text);
             return false;
         }
         let _one_at_a_time = self.prompt_lock.lock();
-        eprint!("\r\x1b[K{} [y/N] ", q.text);
+        crate::err_print!("\r\x1b[K{} [y/N] ", q.text);
         let _ = std::io::stderr().flush();
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
@@ -228,7 +230,7 @@ fn one(
     };
     let result = lifecycle::run(&ctx, name, action);
     if live_steps {
-        eprint!("\r\x1b[K");
+        crate::err_print!("\r\x1b[K");
     }
     match result {
         Ok(line) => Outcome::Done(line),
@@ -251,7 +253,7 @@ impl Emitter<'_> {
         };
         match update {
             JobUpdate::Step(step) if self.live_steps => {
-                eprint!("\r\x1b[K{step}");
+                crate::err_print!("\r\x1b[K{step}");
                 let _ = std::io::stderr().flush();
             }
             JobUpdate::Question(q) => {

@@ -14,6 +14,26 @@ pub mod snapshot_list;
 pub mod snapshot_prune;
 pub mod snapshot_revert;
 
+/// `eprint!`, minus its panic: the standard macros panic when stderr is a closed pipe
+/// (`virtsnap ... 2>&1 | head`), which would turn any exit code into 101. The text is dropped
+/// instead; the exit code still says how the command ended.
+#[macro_export]
+macro_rules! err_print {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` without the panic on a closed stderr (see [`err_print!`]).
+#[macro_export]
+macro_rules! err_println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use crate::libvirt::{ConnectOptions, VirtError};
 
 #[derive(Debug, thiserror::Error)]

@@ -115,7 +115,7 @@ pub fn run(target: &Target, args: &DeleteArgs) -> Result<(), CliError> {
     } else if args.dry_run {
         print_out(&text)?;
     } else {
-        eprint!("{text}");
+        crate::err_print!("{text}");
     }
     if let Some(r) = &plan.refusal {
         return Err(super::refusal_error(r, "deleted"));

@@ -18,7 +18,7 @@ pub fn read_tree(target: &Target, domain: &str) -> Result<SnapshotTree, CliError
     let conn = open(&target.connect)?;
     let data = snapshots::load(&conn, domain)?;
     for (name, why) in &data.unreadable {
-        eprintln!("virtsnap: snapshot '{name}' left out: {why}");
+        crate::err_println!("virtsnap: snapshot '{name}' left out: {why}");
     }
     Ok(SnapshotTree::new(data.snapshots, data.current))
 }
@@ -43,7 +43,7 @@ fn read_with_space(
     let conn = open(&target.connect)?;
     let data = storage::load_view(&conn, domain)?;
     for (name, why) in &data.unreadable {
-        eprintln!("virtsnap: snapshot '{name}' left out: {why}");
+        crate::err_println!("virtsnap: snapshot '{name}' left out: {why}");
     }
     let spaces = match &data.storage {
         Some(facts) => {

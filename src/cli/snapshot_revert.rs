@@ -90,7 +90,7 @@ pub fn run(target: &Target, args: RevertArgs) -> Result<(), CliError> {
     } else if args.dry_run {
         print_out(&lines_text(&revert_lines(&plan)))?;
     } else {
-        eprint!("{}", lines_text(&revert_lines(&plan)));
+        crate::err_print!("{}", lines_text(&revert_lines(&plan)));
     }
     if let Some(r) = &plan.refusal {
         return Err(super::refusal_error(r, "reverted"));
