@@ -185,6 +185,24 @@ fn main() -> ExitCode {
             (name, connect)
         })
         .collect();
+    // --demo with a one-shot command acts on the demo's own host, not on the default URI.
+    let hosts = if args.demo && args.command.is_some() {
+        match virtsnap::libvirt::demo_session::DemoSession::uri_for_command() {
+            Ok(uri) => vec![(
+                "demo".to_string(),
+                ConnectOptions {
+                    uri: Some(uri),
+                    readonly: args.readonly,
+                },
+            )],
+            Err(why) => {
+                virtsnap::err_println!("virtsnap: {why}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        hosts
+    };
     let code = match args.command {
         None => run_tui(&args, &config, keys, config_error, hosts),
         Some(cmd) => run_command(cmd, &config, hosts),

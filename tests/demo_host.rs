@@ -71,6 +71,7 @@ fn demo_host_and_its_test_driver_fallback() {
     let state_home = PathBuf::from(format!("/tmp/virtsnap-demo-test-{}", std::process::id()));
     std::env::set_var("XDG_STATE_HOME", &state_home);
     test_driver_fallback_and_node_helper();
+    one_shot_commands_with_demo_before_the_demo_exists(&state_home);
     if !vmdef::kvm_usable() || !vmdef::qemu_available() {
         println!("SKIPPED: the embedded demo host needs /dev/kvm and qemu-system-x86_64");
         let _ = std::fs::remove_dir_all(&state_home);
@@ -91,6 +92,11 @@ fn demo_host_starts_its_vms_and_stops_them(state_home: &std::path::Path) {
     })
     .expect("embedded demo root opens");
     let report = DemoHost::prepare(&conn).expect("prepare");
+    // Once made, `virtsnap --demo COMMAND` acts on this root (not on the default URI).
+    assert_eq!(
+        virtsnap::libvirt::demo_session::DemoSession::uri_for_command(),
+        Ok(DemoHost::uri())
+    );
     println!(
         "first prepare: {:.1} s, {report:?}",
         t.elapsed().as_secs_f64()
@@ -173,6 +179,21 @@ fn demo_host_starts_its_vms_and_stops_them(state_home: &std::path::Path) {
         std::panic::resume_unwind(panic);
     }
     assert_eq!(left, 0, "QEMU processes left running after shutdown");
+}
+
+/// `virtsnap --demo list` before any demo was started: a usage error naming what to do, not
+/// an empty list from the default URI.
+fn one_shot_commands_with_demo_before_the_demo_exists(state_home: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_virtsnap"))
+        .args(["--demo", "list"])
+        .env("XDG_STATE_HOME", state_home)
+        .output()
+        .expect("run virtsnap");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(err.contains("the demo host does not exist yet"), "{err}");
+    assert!(err.contains("virtsnap --demo"), "{err}");
 }
 
 fn test_driver_fallback_and_node_helper() {

@@ -15,6 +15,24 @@ pub struct DemoSession {
 }
 
 impl DemoSession {
+    /// The demo host's URI for a one-shot command (`virtsnap --demo list`): the embedded root
+    /// the TUI's demo made, with its QEMU run as the caller as the TUI does. Err (a sentence)
+    /// when the demo was never started here: the VMs are made by the TUI's first start.
+    /// libvirt lets one process hold an embedded root, so this fails to connect (with
+    /// libvirt's reason) while a `virtsnap --demo` runs.
+    pub fn uri_for_command() -> Result<String, String> {
+        let root = DemoHost::root_dir();
+        if !root.join("etc").is_dir() {
+            return Err(format!(
+                "the demo host does not exist yet ({} is missing): start it once with \
+                 `virtsnap --demo` (the TUI), then quit it",
+                root.display()
+            ));
+        }
+        run_qemu_as_caller(&root);
+        Ok(DemoHost::uri())
+    }
+
     /// `notice` receives progress lines while the VMs are defined and started (seconds).
     pub fn open(notice: &dyn Fn(String)) -> Result<(Connect, DemoSession), VirtError> {
         let why_not_embedded = if DemoHost::qemu_available() {
