@@ -62,7 +62,7 @@ pub fn open(opts: &ConnectOptions) -> Result<Connect, VirtError> {
     };
     let conn = result.map_err(|e| VirtError::Connect {
         uri: uri.map_or_else(default_uri_label, str::to_string),
-        reason: e.message().to_string(),
+        reason: with_scheme_hint(uri, e.message()),
     })?;
     if uri.is_some_and(|u| u.starts_with("qemu:///embed")) {
         wait_for_embedded_reconnect(&conn);
@@ -89,6 +89,46 @@ fn wait_for_embedded_reconnect(conn: &Connect) {
     }
 }
 
+/// The hypervisor drivers libvirt 11 knows by URI scheme (`scheme[+transport]://...`).
+const KNOWN_SCHEMES: &[&str] = &[
+    "qemu",
+    "test",
+    "lxc",
+    "xen",
+    "libxl",
+    "vbox",
+    "esx",
+    "gsx",
+    "vpx",
+    "hyperv",
+    "bhyve",
+    "ch",
+    "openvz",
+    "vz",
+    "parallels",
+    "vmwareplayer",
+    "vmwarews",
+    "vmwarefusion",
+    "remote",
+];
+
+/// libvirt's reason, plus the real cause when the URI's scheme names no libvirt driver: libvirt
+/// then hands a URI with a host to its remote driver over TLS, and the user reads "Cannot read
+/// CA certificate '/etc/pki/CA/cacert.pem'" (measured, libvirt 11.3, `bogus://x`), which
+/// says nothing about the typo.
+fn with_scheme_hint(uri: Option<&str>, reason: &str) -> String {
+    let scheme = uri
+        .and_then(|u| u.split_once("://"))
+        .map(|(scheme, _)| scheme.split('+').next().unwrap_or(scheme));
+    match scheme {
+        Some(s) if !KNOWN_SCHEMES.contains(&s.to_ascii_lowercase().as_str()) => format!(
+            "libvirt has no driver called '{s}' (for KVM: qemu:///system, or \
+             qemu+ssh://USER@HOST/system for another host); libvirt said: {reason}"
+        ),
+        _ => reason.to_string(),
+    }
+}
+
 fn default_uri_label() -> String {
     std::env::var("LIBVIRT_DEFAULT_URI").unwrap_or_else(|_| "libvirt's default URI".into())
 }
@@ -103,4 +143,30 @@ pub fn state_dir() -> std::path::PathBuf {
         })
         .unwrap_or_else(|| std::path::PathBuf::from("/tmp"));
     base.join("virtsnap")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_scheme_hint;
+
+    #[test]
+    fn an_unknown_scheme_is_named_before_libvirts_tls_complaint() {
+        let tls = "Cannot read CA certificate '/etc/pki/CA/cacert.pem': No such file or directory";
+        let told = with_scheme_hint(Some("bogus://x"), tls);
+        assert!(
+            told.starts_with("libvirt has no driver called 'bogus'"),
+            "{told}"
+        );
+        assert!(told.ends_with(tls), "{told}");
+        for known in [
+            "qemu:///system",
+            "qemu+ssh://root@h/system",
+            "test:///default",
+            "QEMU:///system",
+        ] {
+            assert_eq!(with_scheme_hint(Some(known), "x"), "x", "{known}");
+        }
+        assert_eq!(with_scheme_hint(None, "x"), "x");
+        assert_eq!(with_scheme_hint(Some("not a uri"), "x"), "x");
+    }
 }
