@@ -269,8 +269,15 @@ pub fn render_text(r: &CheckReport) -> String {
     }
     let d = &r.disk_only_snapshot;
     out.push('\n');
-    if let Some(m) = &r.plans.memory {
-        out.push_str(&plan_text("With memory", m));
+    if let Some(plan) = &r.plans.memory {
+        // A blocked memory state was explained in full above: the plan's refusal carries the
+        // same explanation, so it is not printed twice.
+        let explained_above = m.applicable && !m.allowed && r.explanation.is_some();
+        if explained_above && plan.summary.is_none() {
+            out.push_str("With memory: not possible (the memory state is blocked, above)\n");
+        } else {
+            out.push_str(&plan_text("With memory", plan));
+        }
     }
     out.push_str(&plan_text("Disk-only", &r.plans.disk_only));
     if d.quiesce {
@@ -327,5 +334,49 @@ mod tests {
         let warning = &json["memory_snapshot"]["conditional_blockers"][0];
         assert_eq!(warning["kind"], "9p");
         assert_eq!(warning["depends_on"], "guest");
+    }
+
+    #[test]
+    fn a_blocked_memory_state_is_explained_once() {
+        let xml = "<domain type='kvm'><name>pt</name><cpu mode='host-passthrough' \
+                   migratable='off'/><devices><disk type='file' device='disk'>\
+                   <driver type='qcow2'/><source file='/a.qcow2'/><target dev='vda'/></disk>\
+                   </devices></domain>";
+        let cfg = DomainConfig::from_xml(xml).unwrap();
+        let host = crate::model::HostCapabilities::from_xml(
+            "<capabilities><host><cpu><arch>x86_64</arch><model>Skylake-Client</model>\
+             <feature name='invtsc'/><counter name='tsc' frequency='2000000000' \
+             scaling='no'/></cpu></host></capabilities>",
+        )
+        .unwrap();
+        let verdict = evaluate(&RuleInput {
+            persistent: &cfg,
+            live: Some(&cfg),
+            host: Some(&host),
+            state: DomainState::Running,
+            libvirt_version: 11_003_000,
+        });
+        assert!(!verdict.memory.allowed, "{verdict:?}");
+        let explanation = verdict.memory.explanation().expect("explanation");
+        let report = CheckReport {
+            host: "local".into(),
+            domain: cfg.name.clone(),
+            state: DomainState::Running,
+            explanation: Some(explanation.clone()),
+            memory_snapshot: verdict.memory,
+            disk_only_snapshot: verdict.disk_only,
+            plans: Plans {
+                memory: Some(PlanOutcome::of(Err(CreateDenied::Refused(
+                    explanation.clone(),
+                )))),
+                disk_only: PlanOutcome::of(Err(CreateDenied::Refused("test".into()))),
+            },
+        };
+        let text = render_text(&report);
+        assert_eq!(text.matches(explanation.as_str()).count(), 1, "{text}");
+        assert!(
+            text.contains("With memory: not possible (the memory state is blocked, above)"),
+            "{text}"
+        );
     }
 }
