@@ -347,6 +347,7 @@ impl Planner<'_> {
             })
             .collect();
         let inside = match stored_in.as_slice() {
+            _ if self.layout.test_driver => "libvirt's test driver (metadata only)".to_string(),
             [one] => format!("{one}'s qcow2"),
             many => format!("the qcow2 images of {}", many.join(", ")),
         };
@@ -378,13 +379,14 @@ impl Planner<'_> {
 
     /// Why the disks cannot hold an internal snapshot now, or None.
     fn internal_blocker(&self) -> Option<String> {
+        if self.layout.test_driver {
+            // Metadata only: no image is written, so no disk, format or file matters
+            // (measured: the test driver takes a memory snapshot of a domain without disks).
+            return None;
+        }
         let writable = self.writable();
         if writable.is_empty() {
             return Some("there is no writable disk to hold it".into());
-        }
-        if self.layout.test_driver {
-            // Metadata only: no image is written, so no format or file matters.
-            return None;
         }
         // libvirt: "internal and full system snapshots require all disks to be selected".
         if let Some(d) = self.layout.config.disks.iter().find(|d| {

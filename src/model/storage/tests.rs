@@ -700,4 +700,15 @@ fn the_test_driver_takes_internal_snapshots_only() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("internal snapshots only"), "{err}");
+    assert!(
+        plan.summary.contains("test driver (metadata only)"),
+        "{}",
+        plan.summary
+    );
+
+    // Without disks too: the test driver keeps metadata only (measured: a memory snapshot of
+    // a diskless test-driver domain is taken), so no disk has to hold it.
+    fake.disks.clear();
+    let plan = plan_create(&fake.layout(), &intent(true, None), &memory_ok()).unwrap();
+    assert_eq!(plan.location, SnapshotLocation::Internal);
 }
