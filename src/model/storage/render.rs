@@ -212,7 +212,10 @@ pub fn delete_lines(plan: &DeletePlan) -> Vec<PlanLine> {
         ));
     }
     for f in &plan.left_on_disk {
-        let use_note = if f.in_use { "; the VM runs on it" } else { "" };
+        let use_note = f
+            .vm_use
+            .map(|u| format!("; {}", u.words()))
+            .unwrap_or_default();
         out.push(line(
             if f.in_use { Tone::Warn } else { Tone::Plain },
             format!("Left on disk: {} ({}{use_note}).", f.path, f.what),
