@@ -137,6 +137,14 @@ pub struct DeletePlan {
     pub warnings: Vec<String>,
 }
 
+impl DeletePlan {
+    /// False when it was refused before anything was worked out (no such snapshot): then only
+    /// the refusal means anything.
+    pub fn worked_out(&self) -> bool {
+        !matches!(&self.refusal, Some(r) if r.kind == RefusalKind::NotFound)
+    }
+}
+
 /// Plans deleting `name` in `mode`.
 pub fn plan_delete(layout: &Layout, name: &str, mode: DeleteMode) -> DeletePlan {
     let mut plan = DeletePlan {

@@ -53,13 +53,22 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
     let mut out = Vec::new();
     if let Some(r) = &plan.refusal {
         refusal_lines(&mut out, r, "reverted");
+        // Refused before it was worked out (no such snapshot, an after-state libvirt refuses):
+        // there is nothing more to say.
+        if !plan.worked_out() {
+            return out;
+        }
     }
     out.push(line(
         Tone::Plain,
-        format!(
-            "Afterwards the VM is {}: {}.",
-            plan.after.state, plan.after.why
-        ),
+        if plan.after.why.is_empty() {
+            format!("Afterwards the VM is {}.", plan.after.state)
+        } else {
+            format!(
+                "Afterwards the VM is {}: {}.",
+                plan.after.state, plan.after.why
+            )
+        },
     ));
     if plan.stop_first {
         out.push(line(Tone::Plain, "First the VM is shut down (gracefully)."));
@@ -119,10 +128,12 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
             ),
         ));
     }
-    out.push(line(
-        Tone::Warn,
-        format!("Discards {}.", plan.discarded.join("; ")),
-    ));
+    if !plan.discarded.is_empty() {
+        out.push(line(
+            Tone::Warn,
+            format!("Discards {}.", plan.discarded.join("; ")),
+        ));
+    }
     if !plan.definition_changes.is_empty() {
         out.push(line(
             Tone::Warn,
@@ -150,6 +161,9 @@ pub fn delete_lines(plan: &DeletePlan) -> Vec<PlanLine> {
     let mut out = Vec::new();
     if let Some(r) = &plan.refusal {
         refusal_lines(&mut out, r, "possible");
+        if !plan.worked_out() {
+            return out;
+        }
     }
     let shown = if plan.deleted.len() > 4 {
         format!(
@@ -165,10 +179,12 @@ pub fn delete_lines(plan: &DeletePlan) -> Vec<PlanLine> {
         n => format!("{n} snapshots"),
     };
     if plan.refusal.is_some() {
-        out.push(line(
-            Tone::Plain,
-            format!("(It would delete {count}: {shown}.)"),
-        ));
+        if !plan.deleted.is_empty() {
+            out.push(line(
+                Tone::Plain,
+                format!("(It would delete {count}: {shown}.)"),
+            ));
+        }
         return out;
     }
     if plan.mode == DeleteMode::MetadataOnly {

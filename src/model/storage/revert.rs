@@ -129,6 +129,12 @@ impl RevertPlan {
         self.refusal.is_some()
     }
 
+    /// False when it was refused before anything was worked out (no such snapshot, an
+    /// after-state libvirt refuses): then only the refusal means anything.
+    pub fn worked_out(&self) -> bool {
+        self.after.state != "unknown"
+    }
+
     pub fn safety_plan(&self) -> Option<&SnapshotPlan> {
         match &self.safety {
             SafetyPlan::Planned { plan } => Some(plan),
