@@ -119,12 +119,39 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
             .collect();
         out.push(line(Tone::Plain, format!("Creates {}.", list(&files))));
     }
-    if !plan.effects.removed.is_empty() {
+    // With a safety snapshot, the files libvirt deletes are that snapshot's own new overlays
+    // (it is the current snapshot when the revert runs); its data stays in the images below.
+    let safety = plan.safety_plan();
+    let (safety_overlays, others): (Vec<String>, Vec<String>) =
+        plan.effects.removed.iter().cloned().partition(|f| {
+            safety.is_some_and(|s| s.overlay_files.iter().any(|o| o.to_string_lossy() == *f))
+        });
+    if let (Some(s), false) = (safety, safety_overlays.is_empty()) {
+        out.push(line(
+            Tone::Plain,
+            format!(
+                "Deletes {}: the new overlay safety snapshot '{}' starts, which holds only what                  the VM writes between it and the revert; the safety snapshot's data stays in                  the image below it.",
+                list(&safety_overlays),
+                s.request.name
+            ),
+        ));
+    }
+    if !others.is_empty() {
         out.push(line(
             Tone::Plain,
             format!(
                 "Deletes {} (what was written since the current snapshot).",
-                list(&plan.effects.removed)
+                list(&others)
+            ),
+        ));
+    }
+    if let (Some(s), false) = (safety, plan.kept.is_empty()) {
+        out.push(line(
+            Tone::Plain,
+            format!(
+                "Leaves the VM (kept in safety snapshot '{}'): {}.",
+                s.request.name,
+                plan.kept.join("; ")
             ),
         ));
     }

@@ -155,3 +155,83 @@ fn plan_lines_are_never_empty_lists() {
         }
     }
 }
+
+#[test]
+fn a_safety_snapshot_keeps_what_the_revert_leaves_and_only_its_own_new_overlay_is_deleted() {
+    let layout = Fake::new("web-passthrough", ON)
+        .external("nu-test1", false)
+        .layout();
+    let old_top = format!("{DIR}/web-passthrough.nu-test1");
+    let plan = plan_revert(
+        &layout,
+        "nu-test1",
+        &revert_options(Some("pre-revert-x")),
+        &memory_ok(),
+    );
+    assert!(!plan.is_refused(), "{:?}", plan.refusal);
+    let safety = plan.safety_plan().expect("a safety snapshot");
+    assert!(safety.memory);
+    // What libvirt deletes is the safety snapshot's own new overlay (it is current when the
+    // revert runs); the safety snapshot's data is the image the VM writes to now, untouched.
+    let overlays: Vec<String> = safety
+        .overlay_files
+        .iter()
+        .map(|f| f.to_string_lossy().to_string())
+        .collect();
+    assert_eq!(overlays, [format!("{DIR}/web-passthrough.pre-revert-x")]);
+    assert_eq!(plan.effects.removed, overlays);
+    assert!(!plan.effects.removed.contains(&old_top));
+    assert!(plan.effects.rewritten.iter().all(|r| r.image != old_top));
+    assert!(plan.effects.commits.is_empty());
+    let said = text(&revert_lines(&plan));
+    assert!(
+        said.contains(
+            "Leaves the VM (kept in safety snapshot 'pre-revert-x'): changes to the disks since \
+             'nu-test1'; the running memory (unsaved work in the guest)."
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("Discards"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "Deletes {DIR}/web-passthrough.pre-revert-x: the new overlay safety snapshot \
+             'pre-revert-x' starts"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("since the current snapshot"), "{said}");
+    // A disk-only safety snapshot keeps the disks, not the memory.
+    let plan = plan_revert(
+        &layout,
+        "nu-test1",
+        &revert_options(Some("pre-revert-x")),
+        &CreateAbility::default(),
+    );
+    if let Some(s) = plan.safety_plan().filter(|s| !s.memory) {
+        let said = text(&revert_lines(&plan));
+        assert!(
+            said.contains(&format!(
+                "Leaves the VM (kept in safety snapshot '{}'): changes to the disks since 'nu-test1'.",
+                s.request.name
+            )),
+            "{said}"
+        );
+        assert!(
+            said.contains("Discards the running memory (unsaved work in the guest)."),
+            "{said}"
+        );
+    } else {
+        panic!("expected a disk-only safety snapshot: {:?}", plan.safety);
+    }
+    // Without one, everything is discarded and the current snapshot's overlay is deleted.
+    let plan = plan_revert(&layout, "nu-test1", &revert_options(None), &memory_ok());
+    let said = text(&revert_lines(&plan));
+    assert!(
+        said.contains(
+            "Discards changes to the disks since 'nu-test1'; the running memory (unsaved work in \
+             the guest)."
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("Leaves the VM"), "{said}");
+}

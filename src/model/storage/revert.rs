@@ -116,6 +116,8 @@ pub struct RevertPlan {
     pub flags: u32,
     /// What the admin gives up, in words.
     pub discarded: Vec<String>,
+    /// What the VM leaves behind that the safety snapshot keeps, in words (empty without one).
+    pub kept: Vec<String>,
     /// How the domain definition changes (CPU, vCPUs, memory, disks, devices).
     pub definition_changes: Vec<String>,
     pub warnings: Vec<String>,
@@ -166,6 +168,7 @@ pub fn plan_revert(
         },
         flags: options.after.flags(),
         discarded: Vec::new(),
+        kept: Vec::new(),
         definition_changes: Vec::new(),
         warnings: Vec::new(),
         overlay_second: layout.now,
@@ -222,6 +225,14 @@ pub fn plan_revert(
                 );
             }
             let with_safety = base.with_created(created_snapshot(&base, &p));
+            // The safety snapshot keeps the disks as they are, and the memory when it has it;
+            // the rest (a managed-save image) is still discarded.
+            let memory = p.memory;
+            let (kept, discarded): (Vec<String>, Vec<String>) = std::mem::take(&mut plan.discarded)
+                .into_iter()
+                .partition(|d| d.starts_with(DISK_CHANGES) || (memory && d == RUNNING_MEMORY));
+            plan.kept = kept;
+            plan.discarded = discarded;
             plan.safety = SafetyPlan::Planned { plan: p };
             fill_effects(&mut plan, &with_safety, snap);
             plan
@@ -343,11 +354,14 @@ fn after_state(
     }
 }
 
+const DISK_CHANGES: &str = "changes to the disks since";
+const RUNNING_MEMORY: &str = "the running memory (unsaved work in the guest)";
+
 fn discarded(layout: &Layout, snap: &SnapStore) -> Vec<String> {
     let since = layout.current.as_deref().unwrap_or(&snap.name);
-    let mut out = vec![format!("changes to the disks since '{since}'")];
+    let mut out = vec![format!("{DISK_CHANGES} '{since}'")];
     if layout.active() {
-        out.push("the running memory (unsaved work in the guest)".into());
+        out.push(RUNNING_MEMORY.into());
     }
     if layout.managed_save {
         out.push(
