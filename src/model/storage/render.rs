@@ -115,7 +115,7 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
             .effects
             .created
             .iter()
-            .map(|f| format!("{} ({})", f.path, f.what))
+            .map(|f| format!("{} ({})", plan.created_words(&f.path), f.what))
             .collect();
         out.push(line(Tone::Plain, format!("Creates {}.", list(&files))));
     }

@@ -235,3 +235,34 @@ fn a_safety_snapshot_keeps_what_the_revert_leaves_and_only_its_own_new_overlay_i
     );
     assert!(!said.contains("Leaves the VM"), "{said}");
 }
+
+#[test]
+fn a_new_overlay_is_named_by_the_second_of_the_revert_not_of_the_plan() {
+    let layout = Fake::new("nu-b", OFF)
+        .external("s1", false)
+        .external("s2", false)
+        .layout();
+    let plan = plan_revert(&layout, "s1", &revert_options(None), &memory_ok());
+    assert!(!plan.is_refused(), "{:?}", plan.refusal);
+    // The model still plans with its second (the job checks that name is free).
+    let planned = format!("{DIR}/nu-b.{}", plan.overlay_second);
+    assert_eq!(plan.effects.created[0].path, planned);
+    let said = text(&revert_lines(&plan));
+    assert!(
+        said.contains(&format!(
+            "Creates {DIR}/nu-b.<unix time of the revert> (new overlay of vda)."
+        )),
+        "{said}"
+    );
+    assert!(!said.contains(&planned), "{said}");
+    // Afterwards the real name is found among the domain's disk sources.
+    let real = format!("{DIR}/nu-b.{}", plan.overlay_second + 2);
+    let sources = vec![
+        format!("{DIR}/nu-b.s1"),
+        format!("{DIR}/nu-bx.{}", plan.overlay_second),
+        format!("{DIR}/other.qcow2"),
+        real.clone(),
+    ];
+    assert_eq!(plan.real_overlays(&sources), [real.as_str()]);
+    assert!(plan.real_overlays(&sources[..3]).is_empty());
+}

@@ -131,6 +131,41 @@ impl RevertPlan {
         self.refusal.is_some()
     }
 
+    /// A planned new overlay's path as the plan can know it: libvirt names it after the
+    /// second of the revert itself, not the one of planning, so the seconds are a placeholder
+    /// (`/i/web.<unix time of the revert>`). Other created files are returned as they are.
+    pub fn created_words(&self, path: &str) -> String {
+        match self.overlay_stem(path) {
+            Some(stem) => format!("{stem}.<unix time of the revert>"),
+            None => path.to_string(),
+        }
+    }
+
+    /// `/i/web` for the planned `/i/web.<overlay_second>`.
+    fn overlay_stem<'a>(&self, path: &'a str) -> Option<&'a str> {
+        path.strip_suffix(&format!(".{}", self.overlay_second))
+    }
+
+    /// The files libvirt really created for the planned new overlays, found among the disk
+    /// sources the domain has after the revert (`/i/web.1795998512` for the planned
+    /// `/i/web.1795998510`).
+    pub fn real_overlays<'a>(&self, sources: &'a [String]) -> Vec<&'a str> {
+        self.effects
+            .created
+            .iter()
+            .filter_map(|f| {
+                let stem = self.overlay_stem(&f.path)?;
+                sources.iter().map(String::as_str).find(|s| {
+                    s.strip_prefix(stem)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|secs| {
+                            !secs.is_empty() && secs.bytes().all(|b| b.is_ascii_digit())
+                        })
+                })
+            })
+            .collect()
+    }
+
     /// False when it was refused before anything was worked out (no such snapshot, an
     /// after-state libvirt refuses): then only the refusal means anything.
     pub fn worked_out(&self) -> bool {
