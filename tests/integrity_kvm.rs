@@ -331,7 +331,7 @@ fn metadata_only_delete_names_what_stays_and_the_next_delete_is_refused_up_front
     .unwrap();
     println!("{said}");
     assert!(
-        said.contains(&format!("{running_on} (the VM runs on it)")),
+        said.contains(&format!("{running_on} (the VM writes to it)")),
         "{said}"
     );
     let before = tree(conn, &vm);

@@ -189,6 +189,46 @@ fn a_revert_libvirt_would_refuse_is_refused_up_front_with_its_reason() {
 }
 
 #[test]
+fn a_snapshot_that_does_not_exist_is_refused_alone_in_text_and_json() {
+    let (_dir, uri) = node(3);
+    for verb in ["revert", "delete"] {
+        let out = virtsnap(&["-c", &uri, "snapshot", verb, "small", "7", "--dry-run"]);
+        // An unknown snapshot exits 1, as an unknown domain does.
+        assert_eq!(out.status.code(), Some(1), "{verb}");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains("small has no snapshot named '7'"), "{said}");
+        for empty in ["Afterwards", "safety", "Discards", "It would delete", ": ."] {
+            assert!(!said.contains(empty), "{verb}: {said}");
+        }
+        let out = virtsnap(&[
+            "-c",
+            &uri,
+            "snapshot",
+            verb,
+            "small",
+            "7",
+            "--dry-run",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{verb}");
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        let plan = json["plan"].as_object().expect("a plan object");
+        assert_eq!(
+            plan["refusal"]["reason"], "small has no snapshot named '7'",
+            "{json}"
+        );
+        assert_eq!(plan["refusal"]["kind"], "not-found", "{json}");
+        for absent in ["after", "safety", "discarded", "deleted", "effects"] {
+            assert!(!plan.contains_key(absent), "{verb}: {json}");
+        }
+    }
+}
+
+#[test]
 fn refusals_exit_3_before_anything_changes() {
     let (_dir, uri) = node(3);
     let leaf_children = virtsnap(&[

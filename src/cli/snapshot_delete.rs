@@ -107,7 +107,18 @@ pub fn run(target: &Target, args: &DeleteArgs) -> Result<(), CliError> {
     };
     let (_, plan) = delete::plan(&conn, &job).map_err(CliError::Runtime)?;
     let text = lines_text(&delete_lines(&plan));
-    if args.json && (args.dry_run || plan.refusal.is_some()) {
+    if args.json && !plan.worked_out() {
+        // Nothing was worked out (no such snapshot): the refusal alone, no empty plan.
+        print_json(&serde_json::json!({
+            "plan": {
+                "domain": plan.domain,
+                "snapshot": plan.snapshot,
+                "mode": plan.mode,
+                "refusal": plan.refusal,
+            },
+            "outcome": null,
+        }))?;
+    } else if args.json && (args.dry_run || plan.refusal.is_some()) {
         print_json(&Report {
             plan: &plan,
             outcome: None,

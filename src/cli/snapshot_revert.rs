@@ -82,7 +82,17 @@ pub fn run(target: &Target, args: RevertArgs) -> Result<(), CliError> {
     if let Some(base) = &job.safety {
         job.safety = Some(layout.unique_name(base));
     }
-    if args.json && (args.dry_run || plan.is_refused()) {
+    if args.json && !plan.worked_out() {
+        // Nothing was worked out (no such snapshot): the refusal alone, no empty plan.
+        print_json(&serde_json::json!({
+            "plan": {
+                "domain": plan.domain,
+                "target": plan.target,
+                "refusal": plan.refusal,
+            },
+            "outcome": null,
+        }))?;
+    } else if args.json && (args.dry_run || plan.is_refused()) {
         print_json(&Report {
             plan: &plan,
             outcome: None,

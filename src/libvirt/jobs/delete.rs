@@ -93,12 +93,9 @@ pub fn outcome(plan: &DeletePlan) -> String {
         let files: Vec<String> = plan
             .left_on_disk
             .iter()
-            .map(|f| {
-                if f.in_use {
-                    format!("{} (the VM runs on it)", f.path)
-                } else {
-                    f.path.clone()
-                }
+            .map(|f| match f.vm_use {
+                Some(u) => format!("{} ({})", f.path, u.words()),
+                None => f.path.clone(),
             })
             .collect();
         text.push_str(&format!("; left on disk: {}", files.join(", ")));

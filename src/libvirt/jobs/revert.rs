@@ -172,6 +172,19 @@ pub fn run_planned(ctx: &JobContext, job: &RevertJob) -> Result<String, RevertEr
         "reverted {} to '{}', now {now}{safety_note}{clock_note}",
         job.domain, job.snapshot
     );
+    if !plan.effects.created.is_empty() {
+        // libvirt named the new overlays after the second of the revert: say the real names.
+        let sources: Vec<String> = dom
+            .xml_desc(0)
+            .ok()
+            .and_then(|x| crate::model::DomainConfig::from_xml(&x).ok())
+            .map(|c| c.disks.into_iter().filter_map(|d| d.source).collect())
+            .unwrap_or_default();
+        let real = plan.real_overlays(&sources);
+        if !real.is_empty() {
+            text.push_str(&format!("; new overlay: {}", real.join(", ")));
+        }
+    }
     if !plan.orphaned.is_empty() {
         let files: Vec<&str> = plan.orphaned.iter().map(|f| short(f)).collect();
         text.push_str(&format!("; left on disk, unused now: {}", files.join(", ")));

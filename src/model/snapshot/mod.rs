@@ -6,7 +6,7 @@ mod plan;
 mod request;
 mod tree;
 
-pub use name::{default_name, validate_name, NameError, MAX_FILE_NAME_BYTES};
+pub use name::{default_name, validate_name, NameError, MAX_FILE_NAME_BYTES, MAX_NAME_BYTES};
 pub use parse::{
     DiskSnapshotMode, MemoryMode, SnapshotDisk, SnapshotInfo, SnapshotLocation, SnapshotState,
     SnapshotXmlError,

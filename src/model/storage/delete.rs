@@ -74,6 +74,48 @@ pub struct LeftFile {
     pub what: String,
     /// The VM reads or writes it now (its disk's top image or below).
     pub in_use: bool,
+    /// How the VM uses it, when it does: `in_use` told apart for the words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm_use: Option<VmUse>,
+}
+
+/// How the VM uses a file of its disks' chains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmUse {
+    /// The top image of a disk of the running VM: it writes there.
+    Writes,
+    /// The top image of a disk of the shut-off VM: its disk is this file.
+    Disk,
+    /// Below a top image: the VM reads it through the backing chain.
+    Backing,
+}
+
+impl VmUse {
+    /// How `path` is used by `layout`'s VM now, or None.
+    pub fn of(layout: &Layout, path: &str) -> Option<VmUse> {
+        let top = layout.disks.iter().any(|d| d.top.as_deref() == Some(path));
+        if top {
+            Some(if layout.active() {
+                VmUse::Writes
+            } else {
+                VmUse::Disk
+            })
+        } else if layout.current_images().contains(path) {
+            Some(VmUse::Backing)
+        } else {
+            None
+        }
+    }
+
+    /// "the VM writes to it".
+    pub fn words(self) -> &'static str {
+        match self {
+            VmUse::Writes => "the VM writes to it",
+            VmUse::Disk => "the VM's disk is this file",
+            VmUse::Backing => "in the VM's backing chain (read by the VM)",
+        }
+    }
 }
 
 /// Everything a delete will do, decided before anything changes.
@@ -93,6 +135,14 @@ pub struct DeletePlan {
     /// libvirt starts the shut-off VM paused for the merge and stops it again.
     pub starts_vm: bool,
     pub warnings: Vec<String>,
+}
+
+impl DeletePlan {
+    /// False when it was refused before anything was worked out (no such snapshot): then only
+    /// the refusal means anything.
+    pub fn worked_out(&self) -> bool {
+        !matches!(&self.refusal, Some(r) if r.kind == RefusalKind::NotFound)
+    }
 }
 
 /// Plans deleting `name` in `mode`.
@@ -549,6 +599,7 @@ fn left_on_disk(layout: &Layout, doomed: &[&SnapStore], effects: &Effects) -> Ve
             path: path.to_string(),
             what,
             in_use: in_use.contains(path),
+            vm_use: VmUse::of(layout, path),
         });
     };
     for s in doomed {

@@ -25,7 +25,7 @@ pub use create::{
     decide_create, external_unrevertable, memory_dir, plan_create, preferred_location,
     tree_location, CreateAbility, CreateDenied, CreateIntent, EXTERNAL_REVERT_SINCE,
 };
-pub use delete::{plan_delete, DeleteMode, DeletePlan, LeftFile, EXTERNAL_DELETE_SINCE};
+pub use delete::{plan_delete, DeleteMode, DeletePlan, LeftFile, VmUse, EXTERNAL_DELETE_SINCE};
 pub use effects::{short, Commit, Damage, DamageKind, Effects, NewFile, Rewrite};
 pub use facts::{ImageFacts, ImageKind, StorageFacts};
 pub use layout::{DiskNow, Holder, Layout, SavedDisk, SnapDisk, SnapStore};
@@ -139,5 +139,7 @@ impl Refusal {
 mod create_tests;
 #[cfg(test)]
 pub(crate) mod fixture;
+#[cfg(test)]
+mod render_tests;
 #[cfg(test)]
 mod tests;

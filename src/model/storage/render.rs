@@ -53,13 +53,22 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
     let mut out = Vec::new();
     if let Some(r) = &plan.refusal {
         refusal_lines(&mut out, r, "reverted");
+        // Refused before it was worked out (no such snapshot, an after-state libvirt refuses):
+        // there is nothing more to say.
+        if !plan.worked_out() {
+            return out;
+        }
     }
     out.push(line(
         Tone::Plain,
-        format!(
-            "Afterwards the VM is {}: {}.",
-            plan.after.state, plan.after.why
-        ),
+        if plan.after.why.is_empty() {
+            format!("Afterwards the VM is {}.", plan.after.state)
+        } else {
+            format!(
+                "Afterwards the VM is {}: {}.",
+                plan.after.state, plan.after.why
+            )
+        },
     ));
     if plan.stop_first {
         out.push(line(Tone::Plain, "First the VM is shut down (gracefully)."));
@@ -106,23 +115,52 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
             .effects
             .created
             .iter()
-            .map(|f| format!("{} ({})", f.path, f.what))
+            .map(|f| format!("{} ({})", plan.created_words(&f.path), f.what))
             .collect();
         out.push(line(Tone::Plain, format!("Creates {}.", list(&files))));
     }
-    if !plan.effects.removed.is_empty() {
+    // With a safety snapshot, the files libvirt deletes are that snapshot's own new overlays
+    // (it is the current snapshot when the revert runs); its data stays in the images below.
+    let safety = plan.safety_plan();
+    let (safety_overlays, others): (Vec<String>, Vec<String>) =
+        plan.effects.removed.iter().cloned().partition(|f| {
+            safety.is_some_and(|s| s.overlay_files.iter().any(|o| o.to_string_lossy() == *f))
+        });
+    if let (Some(s), false) = (safety, safety_overlays.is_empty()) {
+        out.push(line(
+            Tone::Plain,
+            format!(
+                "Deletes {}: the new overlay safety snapshot '{}' starts, which holds only what                  the VM writes between it and the revert; the safety snapshot's data stays in                  the image below it.",
+                list(&safety_overlays),
+                s.request.name
+            ),
+        ));
+    }
+    if !others.is_empty() {
         out.push(line(
             Tone::Plain,
             format!(
                 "Deletes {} (what was written since the current snapshot).",
-                list(&plan.effects.removed)
+                list(&others)
             ),
         ));
     }
-    out.push(line(
-        Tone::Warn,
-        format!("Discards {}.", plan.discarded.join("; ")),
-    ));
+    if let (Some(s), false) = (safety, plan.kept.is_empty()) {
+        out.push(line(
+            Tone::Plain,
+            format!(
+                "Leaves the VM (kept in safety snapshot '{}'): {}.",
+                s.request.name,
+                plan.kept.join("; ")
+            ),
+        ));
+    }
+    if !plan.discarded.is_empty() {
+        out.push(line(
+            Tone::Warn,
+            format!("Discards {}.", plan.discarded.join("; ")),
+        ));
+    }
     if !plan.definition_changes.is_empty() {
         out.push(line(
             Tone::Warn,
@@ -150,6 +188,9 @@ pub fn delete_lines(plan: &DeletePlan) -> Vec<PlanLine> {
     let mut out = Vec::new();
     if let Some(r) = &plan.refusal {
         refusal_lines(&mut out, r, "possible");
+        if !plan.worked_out() {
+            return out;
+        }
     }
     let shown = if plan.deleted.len() > 4 {
         format!(
@@ -165,10 +206,12 @@ pub fn delete_lines(plan: &DeletePlan) -> Vec<PlanLine> {
         n => format!("{n} snapshots"),
     };
     if plan.refusal.is_some() {
-        out.push(line(
-            Tone::Plain,
-            format!("(It would delete {count}: {shown}.)"),
-        ));
+        if !plan.deleted.is_empty() {
+            out.push(line(
+                Tone::Plain,
+                format!("(It would delete {count}: {shown}.)"),
+            ));
+        }
         return out;
     }
     if plan.mode == DeleteMode::MetadataOnly {
@@ -212,7 +255,10 @@ pub fn delete_lines(plan: &DeletePlan) -> Vec<PlanLine> {
         ));
     }
     for f in &plan.left_on_disk {
-        let use_note = if f.in_use { "; the VM runs on it" } else { "" };
+        let use_note = f
+            .vm_use
+            .map(|u| format!("; {}", u.words()))
+            .unwrap_or_default();
         out.push(line(
             if f.in_use { Tone::Warn } else { Tone::Plain },
             format!("Left on disk: {} ({}{use_note}).", f.path, f.what),

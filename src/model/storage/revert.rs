@@ -116,6 +116,8 @@ pub struct RevertPlan {
     pub flags: u32,
     /// What the admin gives up, in words.
     pub discarded: Vec<String>,
+    /// What the VM leaves behind that the safety snapshot keeps, in words (empty without one).
+    pub kept: Vec<String>,
     /// How the domain definition changes (CPU, vCPUs, memory, disks, devices).
     pub definition_changes: Vec<String>,
     pub warnings: Vec<String>,
@@ -127,6 +129,47 @@ pub struct RevertPlan {
 impl RevertPlan {
     pub fn is_refused(&self) -> bool {
         self.refusal.is_some()
+    }
+
+    /// A planned new overlay's path as the plan can know it: libvirt names it after the
+    /// second of the revert itself, not the one of planning, so the seconds are a placeholder
+    /// (`/i/web.<unix time of the revert>`). Other created files are returned as they are.
+    pub fn created_words(&self, path: &str) -> String {
+        match self.overlay_stem(path) {
+            Some(stem) => format!("{stem}.<unix time of the revert>"),
+            None => path.to_string(),
+        }
+    }
+
+    /// `/i/web` for the planned `/i/web.<overlay_second>`.
+    fn overlay_stem<'a>(&self, path: &'a str) -> Option<&'a str> {
+        path.strip_suffix(&format!(".{}", self.overlay_second))
+    }
+
+    /// The files libvirt really created for the planned new overlays, found among the disk
+    /// sources the domain has after the revert (`/i/web.1795998512` for the planned
+    /// `/i/web.1795998510`).
+    pub fn real_overlays<'a>(&self, sources: &'a [String]) -> Vec<&'a str> {
+        self.effects
+            .created
+            .iter()
+            .filter_map(|f| {
+                let stem = self.overlay_stem(&f.path)?;
+                sources.iter().map(String::as_str).find(|s| {
+                    s.strip_prefix(stem)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|secs| {
+                            !secs.is_empty() && secs.bytes().all(|b| b.is_ascii_digit())
+                        })
+                })
+            })
+            .collect()
+    }
+
+    /// False when it was refused before anything was worked out (no such snapshot, an
+    /// after-state libvirt refuses): then only the refusal means anything.
+    pub fn worked_out(&self) -> bool {
+        self.after.state != "unknown"
     }
 
     pub fn safety_plan(&self) -> Option<&SnapshotPlan> {
@@ -160,6 +203,7 @@ pub fn plan_revert(
         },
         flags: options.after.flags(),
         discarded: Vec::new(),
+        kept: Vec::new(),
         definition_changes: Vec::new(),
         warnings: Vec::new(),
         overlay_second: layout.now,
@@ -216,6 +260,14 @@ pub fn plan_revert(
                 );
             }
             let with_safety = base.with_created(created_snapshot(&base, &p));
+            // The safety snapshot keeps the disks as they are, and the memory when it has it;
+            // the rest (a managed-save image) is still discarded.
+            let memory = p.memory;
+            let (kept, discarded): (Vec<String>, Vec<String>) = std::mem::take(&mut plan.discarded)
+                .into_iter()
+                .partition(|d| d.starts_with(DISK_CHANGES) || (memory && d == RUNNING_MEMORY));
+            plan.kept = kept;
+            plan.discarded = discarded;
             plan.safety = SafetyPlan::Planned { plan: p };
             fill_effects(&mut plan, &with_safety, snap);
             plan
@@ -337,11 +389,14 @@ fn after_state(
     }
 }
 
+const DISK_CHANGES: &str = "changes to the disks since";
+const RUNNING_MEMORY: &str = "the running memory (unsaved work in the guest)";
+
 fn discarded(layout: &Layout, snap: &SnapStore) -> Vec<String> {
     let since = layout.current.as_deref().unwrap_or(&snap.name);
-    let mut out = vec![format!("changes to the disks since '{since}'")];
+    let mut out = vec![format!("{DISK_CHANGES} '{since}'")];
     if layout.active() {
-        out.push("the running memory (unsaved work in the guest)".into());
+        out.push(RUNNING_MEMORY.into());
     }
     if layout.managed_save {
         out.push(

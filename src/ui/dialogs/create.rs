@@ -39,13 +39,7 @@ pub fn draw(frame: &mut Frame, d: &SnapshotDialog, theme: &Theme) {
     ));
     top.push(match d.name_error() {
         Some(e) => Line::styled(truncate(&format!("{:LABEL$}! {e}", ""), width), theme.bad()),
-        None => Line::styled(
-            format!(
-                "{:LABEL$}any text but / , control characters or digits only",
-                ""
-            ),
-            theme.dim(),
-        ),
+        None => Line::styled(truncate(&name_hint(), width), theme.dim()),
     });
     // Description: three lines, those around the cursor while it has the focus.
     let desc: Vec<&str> = d.description.value().split('\n').collect();
@@ -226,6 +220,15 @@ pub(super) fn checkbox(
     Line::from(spans)
 }
 
+/// The name rule as `validate_name` applies it, short enough for an 80-column dialog.
+fn name_hint() -> String {
+    format!(
+        "{:LABEL$}up to {} bytes; no / , control chars, leading '.' or all digits",
+        "",
+        crate::model::snapshot::MAX_NAME_BYTES
+    )
+}
+
 fn keys_line(theme: &Theme) -> Line<'static> {
     let keys = [
         ("Tab", "next"),
@@ -351,6 +354,24 @@ mod tests {
     use crate::ui::Theme;
 
     const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn the_name_hint_states_the_whole_rule_and_fits_an_80_column_dialog() {
+        let hint = super::name_hint();
+        for part in ["247 bytes", "/ ,", "control", "leading '.'", "digits"] {
+            assert!(hint.contains(part), "{hint}");
+        }
+        // 80 columns less the dialog's two borders.
+        assert!(hint.chars().count() <= 78, "{} chars: {hint}", hint.len());
+        // Each part is refused by the rule the hint states.
+        let long = "a".repeat(crate::model::snapshot::MAX_NAME_BYTES + 1);
+        for bad in [".x", "a/b", "a,b", "a\tb", "123", long.as_str()] {
+            assert!(
+                crate::model::snapshot::validate_name(bad, &[], &[]).is_err(),
+                "{bad}"
+            );
+        }
+    }
     /// 2026-11-26 14:30:00 UTC: the prefilled name's stamp (tests run without a local zone).
     const NOW: u64 = 1_795_703_400;
 

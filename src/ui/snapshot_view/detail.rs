@@ -20,14 +20,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, v: &SnapshotView, theme: &
     if area.height == 0 || area.width == 0 {
         return;
     }
+    // One title: ratatui's `title` adds another each call rather than replacing it.
+    let title = if v.detail_focus {
+        " Detail (j/k scroll, Tab back) "
+    } else {
+        " Detail "
+    };
     let mut block = Block::new()
         .borders(Borders::ALL)
         .border_set(theme.border())
-        .title(" Detail ");
+        .title(title);
     if v.detail_focus {
-        block = block
-            .title(" Detail (j/k scroll, Tab back) ")
-            .border_style(theme.accent());
+        block = block.border_style(theme.accent());
     }
     let Some(info) = v.selected_info() else {
         frame.render_widget(block, area);

@@ -159,6 +159,19 @@ fn tree_80x24_nested_with_current_marker() {
 }
 
 #[test]
+fn the_focused_detail_pane_has_one_title() {
+    let mut app = opened(nested(), 160, 48);
+    app.update(key(KeyCode::Tab));
+    assert!(view(&app).detail_focus);
+    let screen = render(&app, UNICODE, 160, 48);
+    assert!(screen.contains("Detail (j/k scroll, Tab back)"), "{screen}");
+    assert_eq!(screen.matches("Detail").count(), 1, "{screen}");
+    app.update(key(KeyCode::Tab));
+    let screen = render(&app, UNICODE, 160, 48);
+    assert_eq!(screen.matches("Detail").count(), 1, "{screen}");
+}
+
+#[test]
 fn tree_160x48_side_by_side_ascii() {
     let app = opened(nested(), 160, 48);
     insta::assert_snapshot!(render(&app, ASCII, 160, 48));
