@@ -130,7 +130,9 @@ pub fn revert_lines(plan: &RevertPlan) -> Vec<PlanLine> {
         out.push(line(
             Tone::Plain,
             format!(
-                "Deletes {}: the new overlay safety snapshot '{}' starts, which holds only what                  the VM writes between it and the revert; the safety snapshot's data stays in                  the image below it.",
+                "Deletes {}: the overlay that safety snapshot '{}' starts, holding only what \
+                 the VM writes between that snapshot and the revert. The safety snapshot's data \
+                 stays in the image below it.",
                 list(&safety_overlays),
                 s.request.name
             ),

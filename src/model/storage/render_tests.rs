@@ -194,8 +194,9 @@ fn a_safety_snapshot_keeps_what_the_revert_leaves_and_only_its_own_new_overlay_i
     assert!(!said.contains("Discards"), "{said}");
     assert!(
         said.contains(&format!(
-            "Deletes {DIR}/web-passthrough.pre-revert-x: the new overlay safety snapshot \
-             'pre-revert-x' starts"
+            "Deletes {DIR}/web-passthrough.pre-revert-x: the overlay that safety snapshot \
+             'pre-revert-x' starts, holding only what the VM writes between that snapshot and \
+             the revert. The safety snapshot's data stays in the image below it."
         )),
         "{said}"
     );
