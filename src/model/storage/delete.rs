@@ -94,7 +94,24 @@ pub enum VmUse {
 impl VmUse {
     /// How `path` is used by `layout`'s VM now, or None.
     pub fn of(layout: &Layout, path: &str) -> Option<VmUse> {
-        let top = layout.disks.iter().any(|d| d.top.as_deref() == Some(path));
+        Self::after(layout, path, &[])
+    }
+
+    /// How `path` is used by `layout`'s VM once `commits` have run: a block commit of a disk's
+    /// top image into its base makes the base the disk's top image (libvirt repoints the disk
+    /// to it, `Commit::relinked`).
+    pub fn after(layout: &Layout, path: &str, commits: &[Commit]) -> Option<VmUse> {
+        let top = layout
+            .disks
+            .iter()
+            .filter_map(|d| d.top.as_deref())
+            .any(|t| {
+                let t = commits
+                    .iter()
+                    .find(|c| c.top == t)
+                    .map_or(t, |c| c.base.as_str());
+                t == path
+            });
         if top {
             Some(if layout.active() {
                 VmUse::Writes
@@ -112,8 +129,8 @@ impl VmUse {
     pub fn words(self) -> &'static str {
         match self {
             VmUse::Writes => "the VM writes to it",
-            VmUse::Disk => "the VM's disk is this file",
-            VmUse::Backing => "in the VM's backing chain (read by the VM)",
+            VmUse::Disk => "it is the VM's disk",
+            VmUse::Backing => "the VM reads it as a backing file",
         }
     }
 }
@@ -599,7 +616,7 @@ fn left_on_disk(layout: &Layout, doomed: &[&SnapStore], effects: &Effects) -> Ve
             path: path.to_string(),
             what,
             in_use: in_use.contains(path),
-            vm_use: VmUse::of(layout, path),
+            vm_use: VmUse::after(layout, path, &effects.commits),
         });
     };
     for s in doomed {

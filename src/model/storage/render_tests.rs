@@ -39,7 +39,7 @@ fn a_backing_file_left_on_disk_is_read_by_the_vm_not_written() {
         let said = text(&delete_lines(&plan));
         assert!(
             said.contains(&format!(
-                "Left on disk: {s1} (nightly-A's data for vda; in the VM's backing chain (read by the VM))."
+                "Left on disk: {s1} (nightly-A's data for vda; the VM reads it as a backing file)."
             )),
             "{said}"
         );
@@ -47,9 +47,7 @@ fn a_backing_file_left_on_disk_is_read_by_the_vm_not_written() {
         assert!(!said.contains("writes to it"), "{said}");
         let outcome = crate::libvirt::jobs::delete::outcome(&plan);
         assert!(
-            outcome.contains(&format!(
-                "{s1} (in the VM's backing chain (read by the VM))"
-            )),
+            outcome.contains(&format!("{s1} (the VM reads it as a backing file)")),
             "{outcome}"
         );
     }
@@ -58,10 +56,7 @@ fn a_backing_file_left_on_disk_is_read_by_the_vm_not_written() {
 #[test]
 fn the_top_image_left_on_disk_is_written_by_a_running_vm_and_is_the_disk_of_a_stopped_one() {
     let top = format!("{DIR}/nu-a.nightly-B");
-    for (state, words) in [
-        (ON, "the VM writes to it"),
-        (OFF, "the VM's disk is this file"),
-    ] {
+    for (state, words) in [(ON, "the VM writes to it"), (OFF, "it is the VM's disk")] {
         let layout = nightly_chain(state);
         let plan = plan_delete(&layout, "nightly-B", DeleteMode::MetadataOnly);
         let left = plan
@@ -266,4 +261,19 @@ fn a_new_overlay_is_named_by_the_second_of_the_revert_not_of_the_plan() {
     ];
     assert_eq!(plan.real_overlays(&sources), [real.as_str()]);
     assert!(plan.real_overlays(&sources[..3]).is_empty());
+}
+
+#[test]
+fn after_merging_the_top_overlay_down_its_base_is_the_vms_disk() {
+    for (state, words) in [(ON, "the VM writes to it"), (OFF, "it is the VM's disk")] {
+        let layout = Fake::new("one", state).external("s1", false).layout();
+        let plan = plan_delete(&layout, "s1", DeleteMode::This);
+        assert!(plan.refusal.is_none(), "{:?}", plan.refusal);
+        let said = text(&delete_lines(&plan));
+        let base = format!("{DIR}/one.qcow2");
+        assert!(
+            said.contains(&format!("{base} (s1's data for vda; {words})")),
+            "{said}\n{plan:#?}"
+        );
+    }
 }
