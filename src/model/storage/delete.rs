@@ -92,14 +92,9 @@ pub enum VmUse {
 }
 
 impl VmUse {
-    /// How `path` is used by `layout`'s VM now, or None.
-    pub fn of(layout: &Layout, path: &str) -> Option<VmUse> {
-        Self::after(layout, path, &[])
-    }
-
-    /// How `path` is used by `layout`'s VM once `commits` have run: a block commit of a disk's
-    /// top image into its base makes the base the disk's top image (libvirt repoints the disk
-    /// to it, `Commit::relinked`).
+    /// How `path` is used by `layout`'s VM once `commits` have run (none: now), or None when
+    /// the VM does not use it. A block commit of a disk's top image into its base makes the
+    /// base the disk's top image (libvirt repoints the disk to it, `Commit::relinked`).
     pub fn after(layout: &Layout, path: &str, commits: &[Commit]) -> Option<VmUse> {
         let top = layout
             .disks
