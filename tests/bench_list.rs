@@ -87,25 +87,9 @@ fn tui_peak_rss_mib(uri: &str, expect_rows: usize) -> Option<f64> {
     let t = tmux::Tmux::start("bench", 120, 40, &format!("{BIN} -c {uri} {marker}"));
     let title = format!("Domains ({expect_rows})");
     t.wait_for(Duration::from_secs(120), |s| s.contains(&title))?;
-    let pid = std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(|e| e.ok())
-        .find_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            (cmd.starts_with(BIN) && cmd.contains(&marker)).then_some(pid)
-        })?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+    let mib = tmux::peak_rss_mib(BIN, &marker)?;
     t.keys(&["q"]);
-    Some(kib / 1024.0)
+    Some(mib)
 }
 
 fn report(label: &str, uri: &str, rows: usize) {

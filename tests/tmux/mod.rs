@@ -6,6 +6,29 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The peak resident set size (VmHWM, in MiB) of the running process whose command line starts
+/// with `bin` and contains `marker` (an argument only one test's pane passes), or None.
+pub fn peak_rss_mib(bin: &str, marker: &str) -> Option<f64> {
+    let pid = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            (cmd.starts_with(bin) && cmd.contains(marker)).then_some(pid)
+        })?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
 pub struct Tmux {
     pub session: String,
 }
