@@ -13,46 +13,20 @@ use std::process::{Command, Output};
 
 use helper_process::{uri, Root};
 use serde_json::Value;
-use virtsnap::libvirt::vmdef::{self, TinyCpu};
+use virtsnap::libvirt::vmdef;
 
 const HELPER_ENV: &str = "VIRTSNAP_BULK_HELPER";
 const VMS: [&str; 3] = ["bulk-hostmodel", "bulk-passthrough-off", "bulk-qemu64"];
-
-fn cpu(name: &str) -> TinyCpu {
-    match name {
-        "bulk-hostmodel" => TinyCpu::HostModel,
-        "bulk-passthrough-off" => TinyCpu::HostPassthrough {
-            migratable: Some(false),
-        },
-        _ => TinyCpu::Custom {
-            model: "qemu64".into(),
-        },
-    }
-}
 
 fn run_helper(root: &Path, action: &str) -> String {
     helper_process::run(HELPER_ENV, root, action)
 }
 
-/// `start`: defines and starts the three VMs; `snapshots`: prints `VM NAME STATE` per
-/// snapshot; `teardown`: destroys and undefines them.
+/// The helper process: see `helper_process::serve_running_vms`.
 #[test]
 #[ignore = "run by the other tests as a helper process"]
 fn helper() {
-    let Some((action, root, conn)) = helper_process::request(HELPER_ENV) else {
-        return;
-    };
-    for name in VMS {
-        match action.as_str() {
-            "start" => {
-                let dom = helper_process::define_vm(&conn, &root, name, cpu(name));
-                dom.create().expect("start");
-            }
-            "snapshots" => helper_process::print_snapshots(&conn, name),
-            "teardown" => helper_process::teardown_vm(&conn, name),
-            other => panic!("unknown helper action {other}"),
-        }
-    }
+    helper_process::serve_running_vms(HELPER_ENV, &VMS);
 }
 
 /// (vm, snapshot, state) of every snapshot.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use helper_process::{uri, Root};
-use virtsnap::libvirt::vmdef::{self, TinyCpu};
+use virtsnap::libvirt::vmdef;
 
 const BIN: &str = env!("CARGO_BIN_EXE_virtsnap");
 const HELPER_ENV: &str = "VIRTSNAP_BULK_TUI_HELPER";
@@ -22,41 +22,15 @@ const VMS: [&str; 3] = ["tui-hostmodel", "tui-passthrough-off", "tui-qemu64"];
 const BLOCKED: &str = "tui-passthrough-off";
 const NAME: &str = "tui-before-patch";
 
-fn cpu(name: &str) -> TinyCpu {
-    match name {
-        "tui-hostmodel" => TinyCpu::HostModel,
-        BLOCKED => TinyCpu::HostPassthrough {
-            migratable: Some(false),
-        },
-        _ => TinyCpu::Custom {
-            model: "qemu64".into(),
-        },
-    }
-}
-
 fn run_helper(root: &Path, action: &str) -> String {
     helper_process::run(HELPER_ENV, root, action)
 }
 
-/// `start`: defines and starts the three VMs; `snapshots`: prints `SNAP VM NAME STATE` per
-/// snapshot; `teardown`: destroys and undefines them.
+/// The helper process: see `helper_process::serve_running_vms`.
 #[test]
 #[ignore = "run by the other tests as a helper process"]
 fn helper() {
-    let Some((action, root, conn)) = helper_process::request(HELPER_ENV) else {
-        return;
-    };
-    for name in VMS {
-        match action.as_str() {
-            "start" => {
-                let dom = helper_process::define_vm(&conn, &root, name, cpu(name));
-                dom.create().expect("start");
-            }
-            "snapshots" => helper_process::print_snapshots(&conn, name),
-            "teardown" => helper_process::teardown_vm(&conn, name),
-            other => panic!("unknown helper action {other}"),
-        }
-    }
+    helper_process::serve_running_vms(HELPER_ENV, &VMS);
 }
 
 /// (vm, snapshot, state) of every snapshot.

@@ -89,6 +89,43 @@ pub fn parse_snapshots(text: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The CPU of a VM in the bulk proofs, by its name's ending: `-hostmodel` host-model,
+/// `-passthrough-off` host-passthrough with migratable='off' (memory state blocked by invtsc
+/// on a host with it), anything else a custom qemu64.
+pub fn bulk_cpu(name: &str) -> TinyCpu {
+    if name.ends_with("-hostmodel") {
+        TinyCpu::HostModel
+    } else if name.ends_with("-passthrough-off") {
+        TinyCpu::HostPassthrough {
+            migratable: Some(false),
+        }
+    } else {
+        TinyCpu::Custom {
+            model: "qemu64".into(),
+        }
+    }
+}
+
+/// A helper that serves running VMs `names` (CPU from [`bulk_cpu`]): `start` defines and
+/// starts them, `snapshots` prints `SNAP VM NAME STATE` per snapshot, `teardown` destroys and
+/// undefines them. Does nothing in an ordinary test run.
+pub fn serve_running_vms(env: &str, names: &[&str]) {
+    let Some((action, root, conn)) = request(env) else {
+        return;
+    };
+    for &name in names {
+        match action.as_str() {
+            "start" => {
+                let dom = define_vm(&conn, &root, name, bulk_cpu(name));
+                dom.create().expect("start");
+            }
+            "snapshots" => print_snapshots(&conn, name),
+            "teardown" => teardown_vm(&conn, name),
+            other => panic!("unknown helper action {other}"),
+        }
+    }
+}
+
 /// Destroys `name` if it runs and undefines it with its snapshots' metadata; absent is fine.
 pub fn teardown_vm(conn: &Connect, name: &str) {
     if let Ok(dom) = conn.lookup_domain_by_name(name) {
