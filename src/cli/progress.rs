@@ -4,7 +4,7 @@
 //! terminal (a script, a log), steps are plain lines and a stall is one line every 30 s.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,7 +30,8 @@ struct State {
 pub struct Progress {
     state: Arc<Mutex<State>>,
     tty: bool,
-    done: Arc<AtomicBool>,
+    /// Dropped to stop the ticker at once (it waits on this channel between ticks).
+    stop: Option<std::sync::mpsc::Sender<()>>,
     ticker: Option<JoinHandle<()>>,
 }
 
@@ -82,13 +83,15 @@ impl Progress {
             last_stall_line: None,
         }));
         let tty = std::io::stderr().is_terminal();
-        let done = Arc::new(AtomicBool::new(false));
+        // The ticker waits on a channel rather than sleeping, so a job that ends between ticks
+        // is not held up to 250 ms by the join in drop (a prune of 100 VMs paid 25 s for it).
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let ticker = {
             let state = Arc::clone(&state);
-            let done = Arc::clone(&done);
             std::thread::spawn(move || {
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(250));
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Duration::from_millis(250))
+                {
                     let Ok(mut s) = state.lock() else { return };
                     let now = Instant::now();
                     if tty {
@@ -107,7 +110,7 @@ impl Progress {
         Progress {
             state,
             tty,
-            done,
+            stop: Some(stop),
             ticker: Some(ticker),
         }
     }
@@ -140,7 +143,7 @@ impl Progress {
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        self.done.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
         }
