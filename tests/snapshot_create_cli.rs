@@ -247,7 +247,14 @@ fn the_dialog_creates_a_disk_only_snapshot_in_a_real_terminal() {
             "{shown}"
         );
         tmux(&["send-keys", "-t", &session.0, "q"]);
-        std::thread::sleep(std::time::Duration::from_secs(2));
+        // The session ends with virtsnap; the helper opens the root next, which needs virtsnap
+        // to have let go of it.
+        let t = std::time::Instant::now();
+        while tmux(&["has-session", "-t", &session.0]).status.success()
+            && t.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
     assert_eq!(count(&root.path), 1);
 }

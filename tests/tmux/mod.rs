@@ -69,6 +69,25 @@ impl Tmux {
         Tmux { session }
     }
 
+    /// Waits until the pane's command has exited (the session keeps the dead pane:
+    /// remain-on-exit). A screen that stopped showing virtsnap is not enough: the process may
+    /// still be tearing down, holding an embedded root another process wants next.
+    pub fn wait_exited(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            let out = Command::new("tmux")
+                .args(["display-message", "-p", "-t", &self.session, "#{pane_dead}"])
+                .output();
+            match out {
+                Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0" => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => return true,
+            }
+        }
+        false
+    }
+
     pub fn keys(&self, keys: &[&str]) {
         let status = Command::new("tmux")
             .args(["send-keys", "-t", &self.session])
